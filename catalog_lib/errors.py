@@ -1,0 +1,86 @@
+"""The project's exception tree: transient (a retry may help) versus terminal errors.
+
+Every exception builds its own message from structured fields. Messages never contain raw CSV
+row content, secrets or connection strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CatalogError(Exception):
+    """Base of every error this product raises on purpose."""
+
+    kind: str = "catalog_error"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        self.fields = {k: v for k, v in fields.items() if v is not None}
+        self.message = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if not self.fields:
+            return self.message
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(self.fields.items()))
+        return f"{self.message} ({detail})"
+
+
+class TransientError(CatalogError):
+    """A failure that may go away when retried: connection lost, throttling, serialization."""
+
+    kind = "transient"
+
+
+class TerminalError(CatalogError):
+    """A failure that a retry cannot fix: bad input, missing object, configuration."""
+
+    kind = "terminal"
+
+
+class ConfigurationError(TerminalError):
+    """Settings or the local environment do not allow the requested operation."""
+
+    kind = "configuration"
+
+
+class StorageError(TransientError):
+    """Object storage could not be reached or throttled the request."""
+
+    kind = "storage_unavailable"
+
+
+class ObjectNotFoundError(TerminalError):
+    """The source object does not exist."""
+
+    kind = "source_missing"
+
+
+class EmptyObjectError(TerminalError):
+    """The source object has zero bytes and cannot be a CSV file."""
+
+    kind = "empty_source"
+
+
+class MalformedCsvError(TerminalError):
+    """The CSV bytes cannot be split into records (e.g. an unterminated quote)."""
+
+    kind = "malformed_csv"
+
+
+class SourceChangedError(TerminalError):
+    """The source object's version differs from the one a job was planned against."""
+
+    kind = "etag_mismatch"
+
+
+class DatabaseError(TransientError):
+    """The database connection failed or a transaction had to be rolled back and may be retried."""
+
+    kind = "database_unavailable"
+
+
+class EmbeddingError(TransientError):
+    """The embedding provider failed; callers fall back to loading rows without new vectors."""
+
+    kind = "embedding_failed"
