@@ -84,3 +84,15 @@ class EmbeddingError(TransientError):
     """The embedding provider failed; callers fall back to loading rows without new vectors."""
 
     kind = "embedding_failed"
+
+
+class InvalidObjectKeyError(TerminalError):
+    """An object key is malformed or would escape the landing root ('..' or an absolute key)."""
+
+    kind = "invalid_object_key"
+
+
+class StorageAccessError(TerminalError):
+    """Object storage refused the request: permission denied or invalid credentials."""
+
+    kind = "storage_access_denied"
