@@ -28,8 +28,9 @@ class DatabaseTarget:
     embedded: EmbeddedPostgres | None
 
 
-def resolve_database(database_url: str | None, state_dir: Path,
-                     pg_bin_dir: Path | None = None, *, start: bool = True) -> DatabaseTarget:
+def resolve_database(
+    database_url: str | None, state_dir: Path, pg_bin_dir: Path | None = None, *, start: bool = True
+) -> DatabaseTarget:
     """Return the configured database, starting the embedded server when none is configured."""
     if database_url:
         return DatabaseTarget(url=to_libpq_url(database_url), embedded=None)
@@ -62,12 +63,12 @@ def to_sqlalchemy_url(url: str) -> str:
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[str, Any]]:
     """Open a connection that returns rows as dicts; connection failures are transient."""
     try:
-        return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row,
-                               connect_timeout=10)
+        return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, connect_timeout=10)
     except psycopg.OperationalError as exc:
         # The driver's message can contain the host and user; keep only the error class.
-        raise DatabaseError("could not connect to PostgreSQL",
-                            error_name=type(exc).__name__) from None
+        raise DatabaseError(
+            "could not connect to PostgreSQL", error_name=type(exc).__name__
+        ) from None
 
 
 @contextmanager
@@ -86,8 +87,7 @@ def load_query(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _alembic_config(url: str, embedding_dimensions: int,
-                    use_pgvector: bool | None = None) -> Any:
+def _alembic_config(url: str, embedding_dimensions: int, use_pgvector: bool | None = None) -> Any:
     from alembic.config import Config
 
     config = Config()
@@ -98,8 +98,9 @@ def _alembic_config(url: str, embedding_dimensions: int,
     return config
 
 
-def upgrade_schema(url: str, *, embedding_dimensions: int, revision: str = "head",
-                   use_pgvector: bool | None = None) -> None:
+def upgrade_schema(
+    url: str, *, embedding_dimensions: int, revision: str = "head", use_pgvector: bool | None = None
+) -> None:
     """Apply migrations up to `revision` (idempotent); pgvector is detected unless forced."""
     from alembic import command
 

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from filelock import FileLock
+from psycopg import sql
 
 from catalog_lib.errors import ConfigurationError
 
@@ -89,8 +91,14 @@ def _ensure_service_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             SERVICE_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -134,7 +142,7 @@ class EmbeddedPostgres:
                 self._initdb(bin_dir, run_as)
             port = self._choose_port()
             self._pg_ctl_start(bin_dir, run_as, port)
-            self._ensure_database(bin_dir, port)
+            self._ensure_database(port)
             return self.status()
 
     def stop(self) -> bool:
@@ -145,8 +153,20 @@ class EmbeddedPostgres:
                 return False
             run_as = SERVICE_USER if _is_root() else None
             bin_dir = self._usable_bin_dir(run_as)
-            self._run([str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w",
-                       "-t", str(_START_TIMEOUT_S), "stop"], run_as)
+            self._run(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    str(_START_TIMEOUT_S),
+                    "stop",
+                ],
+                run_as,
+            )
             return True
 
     def status(self) -> ServerStatus:
@@ -230,15 +250,39 @@ class EmbeddedPostgres:
         return target / "bin"
 
     def _initdb(self, bin_dir: Path, run_as: str | None) -> None:
-        self._run([str(bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
-                   "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"], run_as)
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            run_as,
+        )
 
     def _pg_ctl_start(self, bin_dir: Path, run_as: str | None, port: int) -> None:
         options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200"
         try:
-            self._run([str(bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l",
-                       str(self.log_file), "-o", options, "-w", "-t", str(_START_TIMEOUT_S),
-                       "start"], run_as)
+            self._run(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    str(_START_TIMEOUT_S),
+                    "start",
+                ],
+                run_as,
+            )
         except subprocess.CalledProcessError as exc:
             raise ConfigurationError(
                 f"the embedded PostgreSQL server did not start; see {self.log_file}"
@@ -247,22 +291,26 @@ class EmbeddedPostgres:
         while self._running_pid() is None and time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def _ensure_database(self, bin_dir: Path, port: int) -> None:
-        psql = [str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER,
-                "-d", "postgres", "-tA", "-v", "ON_ERROR_STOP=1"]
-        exists = subprocess.run(
-            [*psql, "-c", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-        if exists != "1":
-            subprocess.run([*psql, "-c", f"CREATE DATABASE {DATABASE}"], check=True,
-                           capture_output=True)
+    def _ensure_database(self, port: int) -> None:
+        url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchone()
+            if exists is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
     def _run(self, args: list[str], run_as: str | None) -> None:
         # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang).
         with open(os.devnull, "wb") as devnull:
-            subprocess.run(args, check=True, stdout=devnull, stderr=devnull, user=run_as,
-                           cwd="/" if run_as else None)
+            subprocess.run(
+                args,
+                check=True,
+                stdout=devnull,
+                stderr=devnull,
+                user=run_as,
+                cwd="/" if run_as else None,
+            )
 
 
 def _tree_fingerprint(install: Path) -> str:

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     chunk_concurrency: int = Field(
         default=4, ge=1, description="How many chunk tasks of one job run at once."
     )
+    apply_partitions: int = Field(
+        default=4, ge=1, le=256, description="SKU-hash partitions of the apply phase."
+    )
+    task_retries: int = Field(
+        default=3, ge=0, description="Retries of a chunk task after a transient error."
+    )
+    task_retry_delay_s: float = Field(
+        default=2.0, ge=0, description="Base of the exponential backoff between task retries."
+    )
     embedding_provider: Literal["none", "openai", "sentence-transformers"] = Field(
         default="none", description="Embedding provider; `none` loads rows without vectors."
     )

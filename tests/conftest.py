@@ -36,11 +36,13 @@ def pg_server() -> Iterator[NoopExecutor]:
     server = EmbeddedPostgres(root / "pg")
     status = server.start()
     assert status.port is not None
-    base = NoopExecutor(host="127.0.0.1", port=status.port, user="postgres", options="",
-                        dbname="catalog_test")
+    base = NoopExecutor(
+        host="127.0.0.1", port=status.port, user="postgres", options="", dbname="catalog_test"
+    )
     # Fixtures that depend on this one clone their databases from its (empty) template.
-    with psycopg.connect(_url(base.host, base.port, base.user, "postgres"),
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        _url(base.host, base.port, base.user, "postgres"), autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{base.template_dbname}" WITH IS_TEMPLATE true')
     try:
         yield base

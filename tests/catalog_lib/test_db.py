@@ -22,8 +22,16 @@ from catalog_lib.errors import ConfigurationError
 pytestmark = pytest.mark.postgres
 
 TABLES = {
-    "etl_jobs", "etl_job_chunks", "etl_staged_items", "catalog_items", "catalog_item_etl_jobs",
-    "invalid_item_logs", "operator_actions", "audit_snapshots", "audit_flags", "maintenance_runs",
+    "etl_jobs",
+    "etl_job_chunks",
+    "etl_staged_items",
+    "catalog_items",
+    "catalog_item_etl_jobs",
+    "invalid_item_logs",
+    "operator_actions",
+    "audit_snapshots",
+    "audit_flags",
+    "maintenance_runs",
 }
 
 
@@ -37,9 +45,13 @@ def _tables(url: str) -> set[str]:
 
 def _insert_job(conn: psycopg.Connection[Any], **overrides: Any) -> uuid.UUID:
     values: dict[str, Any] = {
-        "id": uuid.uuid4(), "source": "evo", "filename": "evo.csv",
-        "object_key": "file:///landing/evo.csv", "scraper_revision": "r1",
-        "ingest_key": "k-" + uuid.uuid4().hex, "status": "running",
+        "id": uuid.uuid4(),
+        "source": "evo",
+        "filename": "evo.csv",
+        "object_key": "file:///landing/evo.csv",
+        "scraper_revision": "r1",
+        "ingest_key": "k-" + uuid.uuid4().hex,
+        "status": "running",
     }
     values.update(overrides)
     cols = ", ".join(values)
@@ -92,8 +104,7 @@ def test_job_counters_default_to_zero_and_are_not_null(db_url: str) -> None:
         job_id = _insert_job(conn)
         row = conn.execute("SELECT * FROM etl_jobs WHERE id = %s", (job_id,)).fetchone()
         assert row is not None
-        for col in ("total_processed", "total_valid", "total_invalid",
-                    "total_embedding_failures"):
+        for col in ("total_processed", "total_valid", "total_invalid", "total_embedding_failures"):
             assert row[col] == 0
         with pytest.raises(psycopg.errors.NotNullViolation):
             conn.execute("UPDATE etl_jobs SET total_valid = NULL WHERE id = %s", (job_id,))
@@ -131,8 +142,10 @@ def test_provenance_is_unique_per_item_and_job(db_url: str) -> None:
             "VALUES ('n', 'https://x.example/', 'S1', now()) RETURNING id"
         ).fetchone()
         assert item is not None
-        sql = ("INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id) VALUES (%s, %s) "
-               "ON CONFLICT DO NOTHING")
+        sql = (
+            "INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id) VALUES (%s, %s) "
+            "ON CONFLICT DO NOTHING"
+        )
         conn.execute(sql, (item["id"], job_id))
         conn.execute(sql, (item["id"], job_id))
         count = conn.execute("SELECT count(*) AS n FROM catalog_item_etl_jobs").fetchone()
@@ -140,8 +153,10 @@ def test_provenance_is_unique_per_item_and_job(db_url: str) -> None:
 
 
 def test_sku_is_unique(db_url: str) -> None:
-    sql = ("INSERT INTO catalog_items (name, product_url, sku, source_version) "
-           "VALUES ('n', 'https://x.example/', 'S1', now())")
+    sql = (
+        "INSERT INTO catalog_items (name, product_url, sku, source_version) "
+        "VALUES ('n', 'https://x.example/', 'S1', now())"
+    )
     with connect(db_url) as conn:
         conn.execute(sql)
         with pytest.raises(psycopg.errors.UniqueViolation):
@@ -165,8 +180,11 @@ def test_named_indexes_exist(db_url: str) -> None:
     [
         ("postgresql://u@h:1/d", "postgresql://u@h:1/d", "postgresql+psycopg://u@h:1/d"),
         ("postgresql+psycopg://u@h/d", "postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
-        ("postgres://u@h/d?sslmode=require", "postgresql://u@h/d?sslmode=require",
-         "postgresql+psycopg://u@h/d?sslmode=require"),
+        (
+            "postgres://u@h/d?sslmode=require",
+            "postgresql://u@h/d?sslmode=require",
+            "postgresql+psycopg://u@h/d?sslmode=require",
+        ),
     ],
     ids=["plain", "driver-suffix", "postgres-scheme"],
 )

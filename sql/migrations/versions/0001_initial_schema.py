@@ -30,6 +30,7 @@ CREATE TABLE etl_jobs (
     object_key text NOT NULL,
     scraper_revision text NOT NULL,
     ingest_key text NOT NULL,
+    mode text NOT NULL DEFAULT 'ingest' CHECK (mode IN ('ingest', 'retry', 'repair')),
     created_at timestamptz NOT NULL DEFAULT now(),
     started_at timestamptz,
     completed_at timestamptz,

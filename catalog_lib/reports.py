@@ -1,0 +1,77 @@
+"""Read-only views of jobs for the CLI and the console: lists, job detail, reasons, chains."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+
+from catalog_lib.db import load_query
+
+JOB_FIELDS = (
+    "job_id",
+    "status",
+    "mode",
+    "source",
+    "object_key",
+    "filename",
+    "scraper_revision",
+    "source_etag",
+    "source_size",
+    "source_last_modified",
+    "flow_run_id",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "chunk_size",
+    "chunks",
+    "total_processed",
+    "total_valid",
+    "total_invalid",
+    "total_embedding_failures",
+    "items_upserted",
+    "verified_row_count",
+    "verified_at",
+    "reconcile_delta",
+    "supersedes_job_id",
+    "duplicate_of",
+    "error_kind",
+    "error_message",
+)
+
+
+def list_jobs(
+    conn: psycopg.Connection[Any],
+    *,
+    source: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Jobs, newest first."""
+    rows = conn.execute(
+        load_query("list_jobs"), {"source": source, "status": status, "limit": limit}
+    ).fetchall()
+    return [{"job_id": r.pop("id"), **r} for r in rows]
+
+
+def get_job_detail(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, *, duplicate_of: uuid.UUID | None = None
+) -> dict[str, Any] | None:
+    """One job with its ledger, the reason breakdown of its rejected rows and its chain."""
+    row = conn.execute("SELECT * FROM etl_jobs WHERE id = %s", (job_id,)).fetchone()
+    if row is None:
+        return None
+    params = {"job_id": job_id}
+    ledger = conn.execute(load_query("job_ledger"), params).fetchall()
+    document = {key: row.get(key) for key in JOB_FIELDS}
+    document.update(
+        job_id=row["id"],
+        chunks=row["chunks_total"],
+        duplicate_of=duplicate_of,
+        ledger=[r for r in ledger if r["phase"] == "chunk"],
+        apply_partitions=[r for r in ledger if r["phase"] == "apply"],
+        invalid_reasons=conn.execute(load_query("job_invalid_reasons"), params).fetchall(),
+        supersession_chain=conn.execute(load_query("job_supersession_chain"), params).fetchall(),
+    )
+    return document

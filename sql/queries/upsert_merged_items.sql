@@ -1,0 +1,62 @@
+-- Upsert the merged partition, guarded by the source file's version: a row is never replaced
+-- with data from an older file; the same version re-applies (repairs are deterministic).
+-- Columns follow upstream: new values replace old ones, except that a missing weight keeps
+-- the stored one and a missing vector keeps the stored vector and its text hash.
+WITH upserted AS (
+    INSERT INTO catalog_items AS c (
+        name, product_url, sku, weight, weight_unit, description, categories, images, brand,
+        model, rating_value, color, size, price, availability, seller, product_sku, material,
+        currency, condition, review_count, variants, techs, links, reviews, qas, faqs,
+        embedding, embedding_text_hash, last_job_id, source_version, updated_at
+    )
+    SELECT r.name, r.product_url, m.sku, r.weight, r.weight_unit, r.description, r.categories,
+        r.images, r.brand, r.model, r.rating_value, r.color, r.size, r.price, r.availability,
+        r.seller, r.product_sku, r.material, r.currency, r.condition,
+        coalesce(r.review_count, 0), r.variants, r.techs, r.links, r.reviews, r.qas, r.faqs,
+        v.embedding, v.text_hash, %(job_id)s, %(source_version)s, now()
+    FROM _merged m
+    CROSS JOIN LATERAL jsonb_populate_record(NULL::catalog_items, m.item) AS r
+    LEFT JOIN _vectors v ON v.sku = m.sku
+    ORDER BY m.sku
+    ON CONFLICT (sku) DO UPDATE SET
+        name = EXCLUDED.name,
+        product_url = EXCLUDED.product_url,
+        weight = CASE WHEN EXCLUDED.weight > 0 THEN EXCLUDED.weight ELSE c.weight END,
+        weight_unit = CASE WHEN EXCLUDED.weight > 0 THEN EXCLUDED.weight_unit
+            ELSE c.weight_unit END,
+        description = EXCLUDED.description,
+        categories = EXCLUDED.categories,
+        images = EXCLUDED.images,
+        brand = EXCLUDED.brand,
+        model = EXCLUDED.model,
+        rating_value = EXCLUDED.rating_value,
+        color = EXCLUDED.color,
+        size = EXCLUDED.size,
+        price = EXCLUDED.price,
+        availability = EXCLUDED.availability,
+        seller = EXCLUDED.seller,
+        product_sku = EXCLUDED.product_sku,
+        material = EXCLUDED.material,
+        currency = EXCLUDED.currency,
+        condition = EXCLUDED.condition,
+        review_count = EXCLUDED.review_count,
+        variants = EXCLUDED.variants,
+        techs = EXCLUDED.techs,
+        links = EXCLUDED.links,
+        reviews = EXCLUDED.reviews,
+        qas = EXCLUDED.qas,
+        faqs = EXCLUDED.faqs,
+        embedding = coalesce(EXCLUDED.embedding, c.embedding),
+        embedding_text_hash = CASE WHEN EXCLUDED.embedding IS NOT NULL
+            THEN EXCLUDED.embedding_text_hash ELSE c.embedding_text_hash END,
+        last_job_id = EXCLUDED.last_job_id,
+        source_version = EXCLUDED.source_version,
+        updated_at = now()
+    WHERE c.source_version <= EXCLUDED.source_version
+    RETURNING c.id
+), provenance AS (
+    INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id)
+    SELECT id, %(job_id)s FROM upserted
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*) AS upserted FROM upserted
