@@ -7,6 +7,7 @@ import typer
 from catalog_lib.db import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.pgserver import EmbeddedPostgres
 from catalog_lib.settings import Settings
+from flows.cli_jobs import ingest, job_app, jobs
 from flows.cli_support import JSON_OPTION, emit, handle_errors, load_settings
 
 app = typer.Typer(
@@ -15,9 +16,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The database: embedded server lifecycle and migrations.",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: embedded server lifecycle and migrations.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
+app.command("ingest")(ingest)
+app.command("jobs")(jobs)
+app.add_typer(job_app, name="job")
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
@@ -34,14 +39,26 @@ def db_start(as_json: bool = JSON_OPTION) -> None:
     settings = load_settings(as_json)
     with handle_errors(as_json):
         if _database_url(settings):
-            emit({"embedded": False, "running": None}, as_json=as_json,
-                 text=lambda: typer.echo("CATALOG_DATABASE_URL is set: nothing to start"))
+            emit(
+                {"embedded": False, "running": None},
+                as_json=as_json,
+                text=lambda: typer.echo("CATALOG_DATABASE_URL is set: nothing to start"),
+            )
             return
         status = _embedded(settings).start()
-        emit({"embedded": True, "running": True, "pid": status.pid, "port": status.port,
-              "data_dir": status.data_dir}, as_json=as_json,
-             text=lambda: typer.echo(f"PostgreSQL running on 127.0.0.1:{status.port} "
-                                     f"(data: {status.data_dir})"))
+        emit(
+            {
+                "embedded": True,
+                "running": True,
+                "pid": status.pid,
+                "port": status.port,
+                "data_dir": status.data_dir,
+            },
+            as_json=as_json,
+            text=lambda: typer.echo(
+                f"PostgreSQL running on 127.0.0.1:{status.port} (data: {status.data_dir})"
+            ),
+        )
 
 
 @db_app.command("stop")
@@ -50,8 +67,11 @@ def db_stop(as_json: bool = JSON_OPTION) -> None:
     settings = load_settings(as_json)
     with handle_errors(as_json):
         stopped = _embedded(settings).stop()
-        emit({"stopped": stopped}, as_json=as_json,
-             text=lambda: typer.echo("stopped" if stopped else "not running"))
+        emit(
+            {"stopped": stopped},
+            as_json=as_json,
+            text=lambda: typer.echo("stopped" if stopped else "not running"),
+        )
 
 
 @db_app.command("url")
@@ -59,10 +79,12 @@ def db_url(as_json: bool = JSON_OPTION) -> None:
     """Print the connection URL in use (starts the embedded server if needed)."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
-        target = resolve_database(_database_url(settings), settings.state_dir,
-                                  settings.pg_bin_dir)
-        emit({"url": target.url, "embedded": target.embedded is not None}, as_json=as_json,
-             text=lambda: typer.echo(target.url))
+        target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
+        emit(
+            {"url": target.url, "embedded": target.embedded is not None},
+            as_json=as_json,
+            text=lambda: typer.echo(target.url),
+        )
 
 
 @db_app.command("upgrade")
@@ -70,17 +92,25 @@ def db_upgrade(as_json: bool = JSON_OPTION) -> None:
     """Apply all migrations (starts the embedded server if needed); a no-op when current."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
-        target = resolve_database(_database_url(settings), settings.state_dir,
-                                  settings.pg_bin_dir)
+        target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
         before = get_schema_status(target.url)
         upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         after = get_schema_status(target.url)
         changed = before.revision != after.revision
-        emit({"revision": after.revision, "previous_revision": before.revision,
-              "changed": changed, "embedding_type": after.embedding_type}, as_json=as_json,
-             text=lambda: typer.echo(
-                 f"schema upgraded {before.revision or 'empty'} -> {after.revision}" if changed
-                 else f"schema already at {after.revision}"))
+        emit(
+            {
+                "revision": after.revision,
+                "previous_revision": before.revision,
+                "changed": changed,
+                "embedding_type": after.embedding_type,
+            },
+            as_json=as_json,
+            text=lambda: typer.echo(
+                f"schema upgraded {before.revision or 'empty'} -> {after.revision}"
+                if changed
+                else f"schema already at {after.revision}"
+            ),
+        )
 
 
 @db_app.command("status")
@@ -92,16 +122,25 @@ def db_status(as_json: bool = JSON_OPTION) -> None:
         server = None if url else _embedded(settings).status()
         document: dict[str, object] = {"embedded": server is not None}
         if server is not None:
-            document.update(running=server.running, pid=server.pid, port=server.port,
-                            data_dir=server.data_dir, run_as=server.run_as)
+            document.update(
+                running=server.running,
+                pid=server.pid,
+                port=server.port,
+                data_dir=server.data_dir,
+                run_as=server.run_as,
+            )
         reachable = url is not None or (server is not None and server.running)
         if reachable:
             target = resolve_database(url, settings.state_dir, settings.pg_bin_dir, start=False)
             schema = get_schema_status(target.url)
-            document.update(server_version=schema.server_version, revision=schema.revision,
-                            head=schema.head, current=schema.is_current,
-                            embedding_type=schema.embedding_type,
-                            pgvector=_pgvector_state(schema.embedding_type))
+            document.update(
+                server_version=schema.server_version,
+                revision=schema.revision,
+                head=schema.head,
+                current=schema.is_current,
+                embedding_type=schema.embedding_type,
+                pgvector=_pgvector_state(schema.embedding_type),
+            )
         emit(document, as_json=as_json, text=lambda: _print_status(document))
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from uuid import UUID
 
+import psycopg
 import typer
 from pydantic import ValidationError
 
@@ -56,8 +57,14 @@ def emit(document: dict[str, Any], *, as_json: bool, text: Callable[[], None]) -
         text()
 
 
-def fail(message: str, *, code: ExitCode, as_json: bool, kind: str = "error",
-         extra: dict[str, Any] | None = None) -> NoReturn:
+def fail(
+    message: str,
+    *,
+    code: ExitCode,
+    as_json: bool,
+    kind: str = "error",
+    extra: dict[str, Any] | None = None,
+) -> NoReturn:
     """Report an error in the chosen format and exit with `code`."""
     if as_json:
         document = {"error": kind, "message": message, **(extra or {})}
@@ -76,8 +83,12 @@ def load_settings(as_json: bool) -> Settings:
             f"CATALOG_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
-        fail(f"invalid configuration: {problems}", code=ExitCode.REFUSED, as_json=as_json,
-             kind="configuration")
+        fail(
+            f"invalid configuration: {problems}",
+            code=ExitCode.REFUSED,
+            as_json=as_json,
+            kind="configuration",
+        )
 
 
 @contextmanager
@@ -91,3 +102,11 @@ def handle_errors(as_json: bool) -> Iterator[None]:
         fail(str(exc), code=ExitCode.FAILED, as_json=as_json, kind=exc.kind)
     except CatalogError as exc:
         fail(str(exc), code=ExitCode.FAILED, as_json=as_json, kind=exc.kind)
+    except psycopg.Error as exc:
+        # Server messages can quote row values: report only the error class and SQLSTATE.
+        fail(
+            f"database error {type(exc).__name__} (SQLSTATE {exc.sqlstate})",
+            code=ExitCode.FAILED,
+            as_json=as_json,
+            kind="database_error",
+        )

@@ -1,0 +1,24 @@
+# One place for the checks; .ci/run calls the same targets.
+.PHONY: sync lint format typecheck layers test check
+
+sync:
+	uv sync --frozen
+
+lint:
+	uv run ruff check .
+	uv run ruff format --check .
+
+format:
+	uv run ruff format .
+	uv run ruff check --fix .
+
+typecheck:
+	uv run mypy
+
+layers:
+	uv run lint-imports
+
+test:
+	uv run pytest
+
+check: lint typecheck layers test

@@ -1,0 +1,273 @@
+"""`catalog-etl ingest | jobs | job show`: trigger ingests, run the flow, inspect jobs."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from catalog_lib import pipeline
+from catalog_lib.chunking import parse_size
+from catalog_lib.db import connect, get_schema_status
+from catalog_lib.errors import CatalogError, ConfigurationError
+from catalog_lib.jobs import JobStatus, validate_source
+from catalog_lib.reports import get_job_detail, list_jobs
+from catalog_lib.settings import Settings
+from flows.cli_support import JSON_OPTION, ExitCode, emit, fail, handle_errors, load_settings
+from flows.prefect_server import use_prefect_server
+from flows.runtime import get_runtime
+
+job_app = typer.Typer(help="Inspect one job.", no_args_is_help=True)
+
+
+def _runtime_ready(settings: Settings) -> pipeline.Runtime:
+    """The runtime, refusing to work on a database whose schema is not current."""
+    rt = get_runtime()
+    schema = get_schema_status(rt.database_url)
+    if not schema.is_current:
+        raise ConfigurationError(
+            f"the database schema is at {schema.revision or 'nothing'}, not {schema.head}; "
+            "run `catalog-etl db upgrade`"
+        )
+    return rt
+
+
+def ingest(
+    source: Annotated[str, typer.Argument(help="Scraper/brand slug, e.g. `cotopaxi`.")],
+    uris: Annotated[
+        list[str],
+        typer.Argument(
+            help="Local paths, file:// or s3:// URLs, or keys relative to CATALOG_LANDING_URL."
+        ),
+    ],
+    scraper_revision: Annotated[
+        str, typer.Option(help="Scraper revision that wrote the file.")
+    ] = "cli",
+    chunk_size: Annotated[
+        str | None, typer.Option(help="Target chunk size, e.g. 4MiB (default: CATALOG_CHUNK_SIZE).")
+    ] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest one job per file and wait for it (progress bar on a terminal)."""
+    settings = load_settings(as_json)
+    try:
+        source = validate_source(source)
+        size = parse_size(chunk_size) if chunk_size else None
+    except ValueError as exc:
+        fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="usage")
+    with handle_errors(as_json):
+        rt = _runtime_ready(settings)
+        outcomes = [
+            _ingest_one(rt, settings, source, uri, scraper_revision, size, as_json) for uri in uris
+        ]
+    documents = [doc for doc, _ in outcomes]
+    emit(
+        documents[0] if len(documents) == 1 else {"jobs": documents},
+        as_json=as_json,
+        text=lambda: _print_ingest(documents),
+    )
+    if not all(ok for _, ok in outcomes):
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+def _ingest_one(
+    rt: pipeline.Runtime,
+    settings: Settings,
+    source: str,
+    uri: str,
+    scraper_revision: str,
+    chunk_size: int | None,
+    as_json: bool,
+) -> tuple[dict[str, Any], bool]:
+    try:
+        trigger = pipeline.request_ingest(
+            rt,
+            source=source,
+            uri_or_key=uri,
+            scraper_revision=scraper_revision,
+            chunk_size=chunk_size,
+        )
+    except CatalogError as exc:
+        return {
+            "uri": uri,
+            "status": "failed",
+            "error_kind": exc.kind,
+            "error_message": str(exc),
+        }, False
+    if trigger.created:
+        _run_flow(rt, settings, trigger.job_id, label=uri, show_progress=not as_json)
+    with connect(rt.database_url) as conn:
+        document = get_job_detail(conn, trigger.job_id, duplicate_of=trigger.duplicate_of)
+    assert document is not None
+    return document, document["status"] != JobStatus.FAILED
+
+
+def _run_flow(
+    rt: pipeline.Runtime, settings: Settings, job_id: uuid.UUID, *, label: str, show_progress: bool
+) -> None:
+    use_prefect_server(settings.state_dir)
+    from flows.ingest import configured_flow  # imported late: prefect costs seconds
+
+    with _progress(rt, job_id, label, enabled=show_progress and sys.stderr.isatty()):
+        configured_flow()(job_id=str(job_id), label=label, return_state=True)
+
+
+@contextmanager
+def _progress(
+    rt: pipeline.Runtime, job_id: uuid.UUID, label: str, *, enabled: bool
+) -> Iterator[None]:
+    """Show chunk progress read from the ledger while the flow runs."""
+    if not enabled:
+        yield
+        return
+    done = threading.Event()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def poll() -> None:
+            with connect(rt.database_url, autocommit=True) as conn:
+                while not done.wait(0.5):
+                    row = conn.execute(
+                        "SELECT j.chunks_total AS total, count(c.*) FILTER (WHERE c.phase = "
+                        "'chunk' AND c.status = 'completed') AS done FROM etl_jobs j LEFT JOIN "
+                        "etl_job_chunks c ON c.job_id = j.id WHERE j.id = %s "
+                        "GROUP BY j.chunks_total",
+                        (job_id,),
+                    ).fetchone()
+                    if row and row["total"]:
+                        bar.update(task, total=row["total"], completed=row["done"])
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            poller.join(timeout=2)
+
+
+def _print_ingest(documents: list[dict[str, Any]]) -> None:
+    for doc in documents:
+        if "job_id" not in doc:
+            typer.secho(
+                f"{doc['uri']}: {doc['error_kind']}: {doc['error_message']}", fg=typer.colors.RED
+            )
+            continue
+        note = f" (duplicate of an existing {doc['status']} job)" if doc["duplicate_of"] else ""
+        typer.echo(f"job {doc['job_id']} {doc['status']}{note}: {doc['object_key']}")
+        typer.echo(
+            f"  rows {doc['total_processed']} = {doc['total_valid']} valid + "
+            f"{doc['total_invalid']} invalid in {doc['chunks']} chunks; "
+            f"reconcile delta {doc['reconcile_delta']}"
+        )
+        if doc["error_kind"]:
+            typer.secho(f"  {doc['error_kind']}: {doc['error_message']}", fg=typer.colors.RED)
+
+
+def jobs(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    status: Annotated[JobStatus | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List jobs, newest first."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json), connect(_runtime_ready(settings).database_url) as conn:
+        rows = list_jobs(conn, source=source, status=status.value if status else None, limit=limit)
+    emit({"jobs": rows}, as_json=as_json, text=lambda: _print_jobs(rows))
+
+
+def _print_jobs(rows: list[dict[str, Any]]) -> None:
+    table = Table(
+        "job", "status", "source", "file", "created", "processed", "valid", "invalid", "delta"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["job_id"]),
+            r["status"],
+            r["source"],
+            r["filename"],
+            r["created_at"].strftime("%Y-%m-%d %H:%M"),
+            str(r["total_processed"]),
+            str(r["total_valid"]),
+            str(r["total_invalid"]),
+            "" if r["reconcile_delta"] is None else str(r["reconcile_delta"]),
+        )
+    Console().print(table)
+
+
+@job_app.command("show")
+def job_show(
+    job_id: Annotated[uuid.UUID, typer.Argument(help="The job's id.")],
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json), connect(_runtime_ready(settings).database_url) as conn:
+        document = get_job_detail(conn, job_id)
+    if document is None:
+        fail(f"no job {job_id}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
+    emit(document, as_json=as_json, text=lambda: _print_job(document))
+
+
+def _print_job(doc: dict[str, Any]) -> None:
+    console = Console()
+    for key in (
+        "job_id",
+        "status",
+        "source",
+        "object_key",
+        "source_etag",
+        "flow_run_id",
+        "created_at",
+        "completed_at",
+        "total_processed",
+        "total_valid",
+        "total_invalid",
+        "total_embedding_failures",
+        "verified_row_count",
+        "reconcile_delta",
+        "supersedes_job_id",
+        "error_kind",
+        "error_message",
+    ):
+        console.print(f"[bold]{key:>24}[/bold]: {doc[key]}")
+    ledger = Table(
+        "chunk", "bytes", "records", "status", "attempts", "valid", "invalid", title="chunk ledger"
+    )
+    for c in doc["ledger"]:
+        ledger.add_row(
+            str(c["chunk_index"]),
+            f"{c['byte_start']}-{c['byte_end']}",
+            str(c["record_count"]),
+            c["status"],
+            str(c["attempts"]),
+            str(c["rows_valid"]),
+            str(c["rows_invalid"]),
+        )
+    console.print(ledger)
+    if doc["invalid_reasons"]:
+        reasons = Table("field", "reason", "rows", title="rejected rows by reason")
+        for r in doc["invalid_reasons"]:
+            reasons.add_row(r["field"], r["reason"], str(r["rows"]))
+        console.print(reasons)
+    if len(doc["supersession_chain"]) > 1:
+        chain = Table("job", "mode", "status", "created", title="supersession chain")
+        for c in doc["supersession_chain"]:
+            chain.add_row(str(c["id"]), c["mode"], c["status"], str(c["created_at"]))
+        console.print(chain)

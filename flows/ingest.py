@@ -1,0 +1,236 @@
+"""The `ingest-catalog` flow: plan → chunk tasks → apply partitions → aggregate → reconcile."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.client.schemas.objects import FlowRun, TaskRun
+from prefect.context import TaskRunContext
+from prefect.futures import as_completed
+from prefect.runtime import flow_run as current_flow_run
+from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import Task, exponential_backoff
+
+from catalog_lib import pipeline
+from catalog_lib.applying import ApplyResult
+from catalog_lib.chunking import ChunkSpec
+from catalog_lib.errors import CatalogError, TransientError
+from catalog_lib.jobs import JobStatus, JobTotals
+from catalog_lib.loading import ChunkResult
+from catalog_lib.records import PARSER_VERSION
+from catalog_lib.settings import get_settings
+from catalog_lib.storage import ObjectVersion
+from flows.runtime import get_runtime
+
+CACHE_EXPIRATION = timedelta(days=7)
+
+
+def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry only errors a retry can fix (connection lost, throttling, serialization)."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:  # noqa: BLE001 - any other error is terminal for retries
+        return False
+    return False
+
+
+def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """(job, ETag, byte range, parser version): a finished chunk is never recomputed."""
+    spec: ChunkSpec = parameters["spec"]
+    version: ObjectVersion = parameters["version"]
+    return (
+        f"ingest-chunk-{parameters['job_id']}-{version.etag}-"
+        f"{spec.byte_start}-{spec.byte_end}-p{PARSER_VERSION}"
+    )
+
+
+@task(
+    name="plan-chunks",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_condition_fn=_is_transient,
+)
+def plan_task(job_id: str) -> pipeline.PlannedJob:
+    """HEAD the object and plan record-aligned chunks."""
+    return pipeline.plan_job(get_runtime(), uuid.UUID(job_id))
+
+
+@task(
+    name="load-chunk",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_is_transient,
+    cache_key_fn=_chunk_cache_key,
+    cache_expiration=CACHE_EXPIRATION,
+    persist_result=True,
+)
+def chunk_task(job_id: str, version: ObjectVersion, header: bytes, spec: ChunkSpec) -> ChunkResult:
+    """Parse, validate and stage one chunk in one transaction (skipped if already done)."""
+    return pipeline.run_chunk(get_runtime(), uuid.UUID(job_id), version, header, spec)
+
+
+@task(
+    name="apply-partition",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_is_transient,
+)
+def apply_task(job_id: str, partition: int, source_version: datetime) -> ApplyResult:
+    """Merge, embed and upsert one SKU-hash partition (skipped if already done)."""
+    return pipeline.run_apply_partition(get_runtime(), uuid.UUID(job_id), partition, source_version)
+
+
+@task(
+    name="aggregate",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_condition_fn=_is_transient,
+)
+def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> JobTotals:
+    """Sum the ledger into the job row and check it covers the plan."""
+    return pipeline.aggregate_job(
+        get_runtime(),
+        uuid.UUID(job_id),
+        expected_records=expected_records,
+        expected_chunks=expected_chunks,
+    )
+
+
+@task(
+    name="reconcile",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(2),
+    retry_condition_fn=_is_transient,
+)
+def reconcile_task(job_id: str) -> pipeline.ReconcileReport:
+    """Count the source's logical records with DuckDB and store the delta."""
+    return pipeline.reconcile_job(get_runtime(), uuid.UUID(job_id))
+
+
+def _run_name() -> str:
+    parameters = current_flow_run.parameters
+    label = parameters.get("label") or "catalog"
+    return f"{label} [{str(parameters.get('job_id', ''))[:8]}]"
+
+
+def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
+    job_id = flow_run.parameters.get("job_id")
+    if not job_id:
+        return
+    kind, message = "cancelled", "the flow run was cancelled"
+    if status is JobStatus.FAILED:
+        kind, message = _describe_failure(state)
+    pipeline.end_job(
+        get_runtime(), uuid.UUID(str(job_id)), status, error_kind=kind, error_message=message
+    )
+
+
+def _describe_failure(state: State[Any]) -> tuple[str, str]:
+    """Error kind and message of a failed state; never the text of arbitrary exceptions."""
+    try:
+        state.result()
+    except CatalogError as exc:
+        return exc.kind, str(exc)
+    except Exception as exc:  # noqa: BLE001 - classify, never re-raise inside a hook
+        return "internal", f"{type(exc).__name__} (see the flow run logs)"
+    return "crashed", state.message or "the flow run crashed"
+
+
+def _on_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+    _end_job(flow_run, state, JobStatus.FAILED)
+
+
+def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+    _end_job(flow_run, state, JobStatus.CANCELLED)
+
+
+@flow(
+    name="ingest-catalog",
+    flow_run_name=_run_name,
+    on_failure=[_on_failure],
+    on_crashed=[_on_failure],
+    on_cancellation=[_on_cancellation],
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    persist_result=True,
+)
+def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
+    """Ingest one job's object: every chunk exactly once, then apply, aggregate, reconcile."""
+    logger = get_run_logger()
+    rt = get_runtime()
+    run_id = current_flow_run.id
+    job = pipeline.start_job(rt, uuid.UUID(job_id), uuid.UUID(run_id) if run_id else None)
+    planned = plan_task(job_id)
+    logger.info(
+        "planned %d chunks (%d adopted from the superseded job)",
+        len(planned.chunks),
+        planned.adopted_chunks,
+    )
+    _load_chunks(job_id, planned)
+    partitions = [
+        apply_task.submit(job_id, p, planned.source_version) for p in range(rt.apply_partitions)
+    ]
+    applied = [f.result() for f in partitions]
+    totals = aggregate_task(job_id, planned.record_count, len(planned.chunks))
+    report = reconcile_task(job_id)
+    if not pipeline.finalize_job(rt, uuid.UUID(job_id)):
+        raise pipeline.JobNotRunnableError(
+            "job left the running state before finalize", job_id=job_id
+        )
+    summary = {
+        "job_id": job_id,
+        "source": job["source"],
+        "object_key": job["object_key"],
+        "chunks": len(planned.chunks),
+        "total_processed": totals.total_processed,
+        "total_valid": totals.total_valid,
+        "total_invalid": totals.total_invalid,
+        "items_upserted": sum(a.items_upserted for a in applied),
+        "total_embedding_failures": totals.total_embedding_failures,
+        "verified_row_count": report.expected,
+        "reconcile_delta": report.delta,
+    }
+    create_table_artifact(
+        [summary], key=f"ingest-{job_id}", description=f"Ingest of {job['object_key']}"
+    )
+    return summary
+
+
+def _load_chunks(job_id: str, planned: pipeline.PlannedJob) -> list[ChunkResult]:
+    """Submit one task per chunk (bounded by the task runner) and advance a progress artifact."""
+    progress = create_progress_artifact(
+        0.0, key=f"ingest-progress-{job_id}", description="chunks loaded"
+    )
+    futures = [
+        chunk_task.with_options(task_run_name=spec.label()).submit(
+            job_id, planned.version, planned.header, spec
+        )
+        for spec in planned.chunks
+    ]
+    results: list[ChunkResult] = []
+    for future in as_completed(futures):
+        results.append(future.result())
+        update_progress_artifact(progress, 100.0 * len(results) / max(len(futures), 1))
+    if not futures:
+        update_progress_artifact(progress, 100.0)
+    return results
+
+
+def configured_flow() -> Any:
+    """The flow with the configured concurrency and retry policy applied."""
+    settings = get_settings()
+    return ingest_catalog.with_options(
+        task_runner=ThreadPoolTaskRunner(max_workers=settings.chunk_concurrency)
+    )

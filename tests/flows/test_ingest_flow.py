@@ -1,0 +1,220 @@
+"""The `ingest-catalog` flow on Prefect's test server, real PostgreSQL and real storage."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog_lib import pipeline
+from catalog_lib.db import connect
+from catalog_lib.errors import MalformedCsvError, StorageError
+from catalog_lib.storage import ObjectStore, ObjectVersion
+from flows import ingest as ingest_module
+from flows.runtime import get_runtime
+from tests.factories import catalog_row, catalog_snapshot, job_row, to_csv
+
+pytestmark = [pytest.mark.flow, pytest.mark.postgres]
+
+
+def _rows(n: int) -> list[dict[str, str]]:
+    rows = [catalog_row(i) for i in range(n)]
+    rows[5] = catalog_row(5, sku="has space")
+    return rows
+
+
+def _trigger(key: str, data: bytes, chunk_size: str = "2KiB") -> uuid.UUID:
+    rt = get_runtime()
+    rt.store.write(key, data)
+    from catalog_lib.chunking import parse_size
+
+    trigger = pipeline.request_ingest(
+        rt,
+        source="trailco",
+        uri_or_key=key,
+        scraper_revision="t",
+        chunk_size=parse_size(chunk_size),
+    )
+    assert trigger.created
+    return trigger.job_id
+
+
+def _run(job_id: uuid.UUID) -> Any:
+    return ingest_module.configured_flow()(job_id=str(job_id), label="test", return_state=True)
+
+
+def _task_runs(flow_run_id: uuid.UUID) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+
+    return asyncio.run(read())
+
+
+def _artifacts(key_prefix: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+
+    async def read() -> list[Any]:
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    return [a for a in asyncio.run(read()) if (a.key or "").startswith(key_prefix)]
+
+
+def test_flow_ingests_a_multi_chunk_file(flow_env: Path) -> None:
+    job_id = _trigger("trailco/a.csv", to_csv(_rows(60)))
+    state = _run(job_id)
+    assert state.is_completed(), state.message
+    job = job_row(get_runtime().database_url, job_id)
+    assert job["status"] == "completed"
+    assert (job["total_processed"], job["total_valid"], job["total_invalid"]) == (60, 59, 1)
+    assert job["verified_row_count"] == 60 and job["reconcile_delta"] == 0
+    assert job["flow_run_id"] == state.state_details.flow_run_id
+    names = sorted(t.name for t in _task_runs(job["flow_run_id"]) if t.name.startswith("chunk"))
+    assert len(names) == job["chunks_total"] > 2
+    assert names[0].startswith("chunk-0 [0.0–0.0 MiB]")
+    keys = {a.key: a for a in _artifacts("ingest-")}
+    assert f"ingest-{job_id}" in keys
+    assert keys[f"ingest-progress-{job_id}"].data == 100.0
+
+
+@pytest.mark.s3
+def test_flow_ingests_from_the_s3_api(
+    flow_env: Path, s3_bucket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog_lib.settings import get_settings
+
+    monkeypatch.setenv("CATALOG_LANDING_URL", s3_bucket.landing_url)
+    monkeypatch.setenv("CATALOG_S3_ENDPOINT_URL", s3_bucket.s3_endpoint_url)
+    monkeypatch.setenv("CATALOG_S3_REGION", s3_bucket.s3_region or "us-east-1")
+    monkeypatch.setenv("CATALOG_S3_ACCESS_KEY_ID", s3_bucket.s3_access_key_id)
+    monkeypatch.setenv("CATALOG_S3_SECRET_ACCESS_KEY", s3_bucket.s3_secret_access_key)
+    get_settings.cache_clear()
+    get_runtime.cache_clear()
+    job_id = _trigger("v2/trailco/a.csv", to_csv(_rows(40), crlf=True, bom=True))
+    assert _run(job_id).is_completed()
+    job = job_row(get_runtime().database_url, job_id)
+    assert job["object_key"].startswith("s3://")
+    assert (job["total_processed"], job["reconcile_delta"]) == (40, 0)
+
+
+def test_overwritten_source_fails_the_job_without_touching_the_catalog(flow_env: Path) -> None:
+    job_id = _trigger("a.csv", to_csv(_rows(30)))
+    get_runtime().store.write("a.csv", to_csv(_rows(31)))
+    state = _run(job_id)
+    assert state.is_failed()
+    job = job_row(get_runtime().database_url, job_id)
+    assert (job["status"], job["error_kind"]) == ("failed", "etag_mismatch")
+    assert catalog_snapshot(get_runtime().database_url) == []
+
+
+class _FlakyStore(ObjectStore):
+    """Object storage whose reads of one byte range fail a set number of times."""
+
+    def __init__(self, inner: ObjectStore, *, fail_start: int, errors: list[Exception]) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.fail_start = fail_start
+        self.errors = errors
+
+    def read_range(
+        self, uri: str, start: int, end_inclusive: int, *, expected: ObjectVersion | None = None
+    ) -> bytes:
+        if start == self.fail_start and self.errors:
+            raise self.errors.pop(0)
+        return super().read_range(uri, start, end_inclusive, expected=expected)
+
+
+def _with_flaky_store(
+    monkeypatch: pytest.MonkeyPatch, job_id: uuid.UUID, chunk: int, errors: list[Exception]
+) -> None:
+    rt = get_runtime()
+    planned = pipeline.plan_job(rt, job_id)
+    flaky = dataclasses.replace(
+        rt, store=_FlakyStore(rt.store, fail_start=planned.chunks[chunk].byte_start, errors=errors)
+    )
+    monkeypatch.setattr(ingest_module, "get_runtime", lambda: flaky)
+
+
+def test_transient_chunk_error_is_retried_and_applied_once(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _trigger("a.csv", to_csv(_rows(60)))
+    _with_flaky_store(
+        monkeypatch, job_id, 1, [StorageError("throttled"), StorageError("throttled")]
+    )
+    assert _run(job_id).is_completed()
+    with connect(get_runtime().database_url) as conn:
+        ledger = conn.execute(
+            "SELECT chunk_index, attempts FROM etl_job_chunks WHERE job_id = %s "
+            "AND phase = 'chunk' ORDER BY chunk_index",
+            (job_id,),
+        ).fetchall()
+        staged = conn.execute("SELECT count(*) AS n FROM catalog_items").fetchone()
+    assert ledger[1]["attempts"] == 3  # two failed attempts recorded, then the one that counted
+    assert staged is not None and staged["n"] == 59
+    assert job_row(get_runtime().database_url, job_id)["total_processed"] == 60
+
+
+def test_terminal_chunk_error_is_not_retried(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _trigger("a.csv", to_csv(_rows(60)))
+    _with_flaky_store(monkeypatch, job_id, 1, [MalformedCsvError("bad bytes")])
+    assert _run(job_id).is_failed()
+    job = job_row(get_runtime().database_url, job_id)
+    assert (job["status"], job["error_kind"]) == ("failed", "malformed_csv")
+    with connect(get_runtime().database_url) as conn:
+        attempts = conn.execute(
+            "SELECT attempts, status FROM etl_job_chunks WHERE job_id = %s "
+            "AND chunk_index = 1 AND phase = 'chunk'",
+            (job_id,),
+        ).fetchone()
+    assert attempts is not None and (attempts["attempts"], attempts["status"]) == (1, "failed")
+    assert catalog_snapshot(get_runtime().database_url) == []
+
+
+def test_rerun_of_a_failed_flow_run_resumes_from_the_ledger(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.flow_engine import run_flow
+    from prefect.states import Scheduled
+
+    job_id = _trigger("a.csv", to_csv(_rows(60)))
+    _with_flaky_store(monkeypatch, job_id, 2, [MalformedCsvError("disk hiccup")])
+    first = _run(job_id)
+    assert first.is_failed()
+    flow_run_id = first.state_details.flow_run_id
+
+    async def reschedule() -> Any:
+        async with get_client() as client:
+            await client.set_flow_run_state(flow_run_id, Scheduled(), force=True)
+            return await client.read_flow_run(flow_run_id)
+
+    flow_run = asyncio.run(reschedule())
+    second = run_flow(
+        ingest_module.configured_flow(),
+        flow_run=flow_run,
+        parameters={"job_id": str(job_id), "label": "test"},
+        return_type="state",
+    )
+    assert second.is_completed(), second.message
+    with connect(get_runtime().database_url) as conn:
+        ledger = conn.execute(
+            "SELECT chunk_index, attempts FROM etl_job_chunks WHERE job_id = %s "
+            "AND phase = 'chunk' ORDER BY chunk_index",
+            (job_id,),
+        ).fetchall()
+    assert [r["attempts"] for r in ledger[:2]] == [1, 1]  # not redone by the re-run
+    assert ledger[2]["attempts"] == 2
+    job = job_row(get_runtime().database_url, job_id)
+    assert (job["status"], job["total_processed"], job["reconcile_delta"]) == ("completed", 60, 0)
