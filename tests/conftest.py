@@ -17,7 +17,7 @@ from pytest_postgresql.executors import NoopExecutor
 from catalog_lib.db import upgrade_schema
 from catalog_lib.pgserver import EmbeddedPostgres
 
-pytest_plugins = ["tests.fixtures_s3"]
+pytest_plugins = ["tests.fixtures_s3", "tests.fake_embeddings"]
 
 TEST_EMBEDDING_DIMENSIONS = 8
 
