@@ -7,6 +7,7 @@ import typer
 from catalog_lib.db import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.pgserver import EmbeddedPostgres
 from catalog_lib.settings import Settings
+from flows.cli_demo import demo
 from flows.cli_jobs import ingest, job_app, jobs
 from flows.cli_support import JSON_OPTION, emit, handle_errors, load_settings
 
@@ -20,6 +21,7 @@ db_app = typer.Typer(
     help="The database: embedded server lifecycle and migrations.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+app.command("demo")(demo)
 app.command("ingest")(ingest)
 app.command("jobs")(jobs)
 app.add_typer(job_app, name="job")

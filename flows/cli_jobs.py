@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import uuid
@@ -20,15 +21,23 @@ from catalog_lib.db import connect, get_schema_status
 from catalog_lib.errors import CatalogError, ConfigurationError
 from catalog_lib.jobs import JobStatus, validate_source
 from catalog_lib.reports import get_job_detail, list_jobs
-from catalog_lib.settings import Settings
-from flows.cli_support import JSON_OPTION, ExitCode, emit, fail, handle_errors, load_settings
+from catalog_lib.settings import get_settings
+from flows.cli_support import (
+    JSON_OPTION,
+    ExitCode,
+    emit,
+    fail,
+    handle_errors,
+    load_settings,
+    make_console,
+)
 from flows.prefect_server import use_prefect_server
 from flows.runtime import get_runtime
 
 job_app = typer.Typer(help="Inspect one job.", no_args_is_help=True)
 
 
-def _runtime_ready(settings: Settings) -> pipeline.Runtime:
+def _runtime_ready() -> pipeline.Runtime:
     """The runtime, refusing to work on a database whose schema is not current."""
     rt = get_runtime()
     schema = get_schema_status(rt.database_url)
@@ -57,16 +66,17 @@ def ingest(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Ingest one job per file and wait for it (progress bar on a terminal)."""
-    settings = load_settings(as_json)
+    load_settings(as_json)
     try:
         source = validate_source(source)
         size = parse_size(chunk_size) if chunk_size else None
     except ValueError as exc:
         fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="usage")
     with handle_errors(as_json):
-        rt = _runtime_ready(settings)
+        rt = _runtime_ready()
         outcomes = [
-            _ingest_one(rt, settings, source, uri, scraper_revision, size, as_json) for uri in uris
+            ingest_one(rt, source, uri, scraper_revision, size, show_progress=not as_json)
+            for uri in uris
         ]
     documents = [doc for doc, _ in outcomes]
     emit(
@@ -78,15 +88,16 @@ def ingest(
         raise typer.Exit(int(ExitCode.FAILED))
 
 
-def _ingest_one(
+def ingest_one(
     rt: pipeline.Runtime,
-    settings: Settings,
     source: str,
     uri: str,
     scraper_revision: str,
     chunk_size: int | None,
-    as_json: bool,
+    *,
+    show_progress: bool,
 ) -> tuple[dict[str, Any], bool]:
+    """Trigger one file, run its flow unless it is a duplicate, and return its job document."""
     try:
         trigger = pipeline.request_ingest(
             rt,
@@ -103,17 +114,17 @@ def _ingest_one(
             "error_message": str(exc),
         }, False
     if trigger.created:
-        _run_flow(rt, settings, trigger.job_id, label=uri, show_progress=not as_json)
+        _run_flow(rt, trigger.job_id, label=uri, show_progress=show_progress)
     with connect(rt.database_url) as conn:
         document = get_job_detail(conn, trigger.job_id, duplicate_of=trigger.duplicate_of)
     assert document is not None
     return document, document["status"] != JobStatus.FAILED
 
 
-def _run_flow(
-    rt: pipeline.Runtime, settings: Settings, job_id: uuid.UUID, *, label: str, show_progress: bool
-) -> None:
-    use_prefect_server(settings.state_dir)
+def _run_flow(rt: pipeline.Runtime, job_id: uuid.UUID, *, label: str, show_progress: bool) -> None:
+    use_prefect_server(get_settings().state_dir)
+    # The CLI shows its own progress; Prefect's INFO lines still reach the UI via the API.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     from flows.ingest import configured_flow  # imported late: prefect costs seconds
 
     with _progress(rt, job_id, label, enabled=show_progress and sys.stderr.isatty()):
@@ -186,8 +197,8 @@ def jobs(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List jobs, newest first."""
-    settings = load_settings(as_json)
-    with handle_errors(as_json), connect(_runtime_ready(settings).database_url) as conn:
+    load_settings(as_json)
+    with handle_errors(as_json), connect(_runtime_ready().database_url) as conn:
         rows = list_jobs(conn, source=source, status=status.value if status else None, limit=limit)
     emit({"jobs": rows}, as_json=as_json, text=lambda: _print_jobs(rows))
 
@@ -208,7 +219,7 @@ def _print_jobs(rows: list[dict[str, Any]]) -> None:
             str(r["total_invalid"]),
             "" if r["reconcile_delta"] is None else str(r["reconcile_delta"]),
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @job_app.command("show")
@@ -217,8 +228,8 @@ def job_show(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
-    settings = load_settings(as_json)
-    with handle_errors(as_json), connect(_runtime_ready(settings).database_url) as conn:
+    load_settings(as_json)
+    with handle_errors(as_json), connect(_runtime_ready().database_url) as conn:
         document = get_job_detail(conn, job_id)
     if document is None:
         fail(f"no job {job_id}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
@@ -226,7 +237,7 @@ def job_show(
 
 
 def _print_job(doc: dict[str, Any]) -> None:
-    console = Console()
+    console = make_console()
     for key in (
         "job_id",
         "status",

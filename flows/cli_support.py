@@ -17,6 +17,7 @@ from uuid import UUID
 import psycopg
 import typer
 from pydantic import ValidationError
+from rich.console import Console
 
 from catalog_lib.errors import CatalogError, ConfigurationError, TerminalError
 from catalog_lib.settings import Settings, get_settings
@@ -47,6 +48,11 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def make_console() -> Console:
+    """A rich console; wide when piped so tables are not truncated to 80 columns."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def emit(document: dict[str, Any], *, as_json: bool, text: Callable[[], None]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
+
 from catalog_lib.db import resolve_database
 from catalog_lib.embeddings import build_provider
 from catalog_lib.pipeline import Runtime
@@ -11,9 +13,9 @@ from catalog_lib.settings import Settings, get_settings
 from catalog_lib.storage import ObjectStore, StorageConfig
 
 
-def _secret(value: object) -> str | None:
-    getter = getattr(value, "get_secret_value", None)
-    return getter() if getter is not None else None
+def secret_value(value: SecretStr | None) -> str | None:
+    """Unwrap an optional secret at the point where an adapter needs it."""
+    return value.get_secret_value() if value is not None else None
 
 
 def storage_config(settings: Settings) -> StorageConfig:
@@ -22,21 +24,21 @@ def storage_config(settings: Settings) -> StorageConfig:
         landing_url=settings.landing_url,
         s3_endpoint_url=settings.s3_endpoint_url,
         s3_region=settings.s3_region,
-        s3_access_key_id=_secret(settings.s3_access_key_id),
-        s3_secret_access_key=_secret(settings.s3_secret_access_key),
+        s3_access_key_id=secret_value(settings.s3_access_key_id),
+        s3_secret_access_key=secret_value(settings.s3_secret_access_key),
     )
 
 
 def build_runtime(settings: Settings) -> Runtime:
     """Resolve the database (starting the embedded server if needed) and open the adapters."""
     target = resolve_database(
-        _secret(settings.database_url), settings.state_dir, settings.pg_bin_dir
+        secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
     )
     provider = build_provider(
         settings.embedding_provider,
         model=settings.embedding_model,
         base_url=settings.embedding_base_url,
-        api_key=_secret(settings.embedding_api_key),
+        api_key=secret_value(settings.embedding_api_key),
         dimensions=settings.embedding_dimensions,
     )
     return Runtime(
