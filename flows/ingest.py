@@ -12,11 +12,10 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.client.schemas.objects import FlowRun, TaskRun
+from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.context import TaskRunContext
 from prefect.futures import as_completed
 from prefect.runtime import flow_run as current_flow_run
-from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task, exponential_backoff
 
@@ -120,6 +119,11 @@ def reconcile_task(job_id: str) -> pipeline.ReconcileReport:
     return pipeline.reconcile_job(get_runtime(), uuid.UUID(job_id))
 
 
+def _thread_pool(max_workers: int) -> Any:
+    # Typed as Any: Prefect's generic TaskRunner annotations do not accept the concrete runner.
+    return ThreadPoolTaskRunner(max_workers=max_workers)
+
+
 def _run_name() -> str:
     parameters = current_flow_run.parameters
     label = parameters.get("label") or "catalog"
@@ -163,7 +167,7 @@ def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     on_failure=[_on_failure],
     on_crashed=[_on_failure],
     on_cancellation=[_on_cancellation],
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=_thread_pool(4),
     persist_result=True,
 )
 def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
@@ -180,7 +184,8 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     )
     _load_chunks(job_id, planned)
     partitions = [
-        apply_task.submit(job_id, p, planned.source_version) for p in range(rt.apply_partitions)
+        _with_retry_policy(apply_task).submit(job_id, p, planned.source_version)
+        for p in range(rt.apply_partitions)
     ]
     applied = [f.result() for f in partitions]
     totals = aggregate_task(job_id, planned.record_count, len(planned.chunks))
@@ -210,13 +215,13 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
 
 def _load_chunks(job_id: str, planned: pipeline.PlannedJob) -> list[ChunkResult]:
     """Submit one task per chunk (bounded by the task runner) and advance a progress artifact."""
-    progress = create_progress_artifact(
+    progress: uuid.UUID = create_progress_artifact(  # type: ignore[assignment]
         0.0, key=f"ingest-progress-{job_id}", description="chunks loaded"
     )
     futures = [
-        chunk_task.with_options(task_run_name=spec.label()).submit(
-            job_id, planned.version, planned.header, spec
-        )
+        _with_retry_policy(chunk_task)
+        .with_options(task_run_name=spec.label())
+        .submit(job_id, planned.version, planned.header, spec)
         for spec in planned.chunks
     ]
     results: list[ChunkResult] = []
@@ -228,9 +233,16 @@ def _load_chunks(job_id: str, planned: pipeline.PlannedJob) -> list[ChunkResult]
     return results
 
 
+def _with_retry_policy(task: Task[Any, Any]) -> Task[Any, Any]:
+    """The task with the configured retry count and backoff base (transient errors only)."""
+    settings = get_settings()
+    return task.with_options(
+        retries=settings.task_retries,
+        retry_delay_seconds=exponential_backoff(settings.task_retry_delay_s),
+    )
+
+
 def configured_flow() -> Any:
     """The flow with the configured concurrency and retry policy applied."""
     settings = get_settings()
-    return ingest_catalog.with_options(
-        task_runner=ThreadPoolTaskRunner(max_workers=settings.chunk_concurrency)
-    )
+    return ingest_catalog.with_options(task_runner=_thread_pool(settings.chunk_concurrency))

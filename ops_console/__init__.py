@@ -1,0 +1,1 @@
+"""The Streamlit operations console (its pages arrive with the console work)."""
