@@ -58,7 +58,7 @@ def test_ingest_prints_the_job_and_exits_zero(flow_env: Path) -> None:
     _write(flow_env, "v2/trailco/a.csv", 40)
     code, doc = _cli("ingest", "trailco", "v2/trailco/a.csv", "--chunk-size", "1KiB", "--json")
     assert code == 0, doc
-    assert REQUIRED_KEYS <= set(doc)
+    assert set(doc) >= REQUIRED_KEYS
     assert (doc["status"], doc["total_processed"], doc["total_valid"], doc["total_invalid"]) == (
         "completed",
         40,
@@ -134,7 +134,7 @@ def test_jobs_filters_and_job_show(flow_env: Path) -> None:
     code, trailco = _cli("jobs", "--source", "trailco", "--json")
     assert [j["job_id"] for j in trailco["jobs"]] == [job["job_id"]]
     code, shown = _cli("job", "show", job["job_id"], "--json")
-    assert code == 0 and REQUIRED_KEYS <= set(shown)
+    assert code == 0 and set(shown) >= REQUIRED_KEYS
     assert sum(c["rows_processed"] for c in shown["ledger"]) == 12
     assert [c["id"] for c in shown["supersession_chain"]] == [job["job_id"]]
     code, text = _cli("job", "show", job["job_id"])
