@@ -9,6 +9,7 @@ from catalog_lib.pgserver import EmbeddedPostgres
 from catalog_lib.settings import Settings
 from flows.cli_demo import demo
 from flows.cli_jobs import ingest, job_app, jobs
+from flows.cli_stack import down, status
 from flows.cli_support import JSON_OPTION, emit, handle_errors, load_settings
 
 app = typer.Typer(
@@ -24,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.command("demo")(demo)
 app.command("ingest")(ingest)
 app.command("jobs")(jobs)
+app.command("status")(status)
+app.command("down")(down)
 app.add_typer(job_app, name="job")
 
 

@@ -112,4 +112,4 @@ def _print_summary(summary: dict[str, Any]) -> None:
         'catalog_items LIMIT 5"',
         markup=False,
     )
-    console.print("  uv run catalog-etl db stop    # when you are done")
+    console.print("  uv run catalog-etl down       # stop the local servers when you are done")
