@@ -72,6 +72,23 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[st
 
 
 @contextmanager
+def database_errors() -> Iterator[None]:
+    """Translate driver errors a retry can fix into DatabaseError (transient), once, here.
+
+    Conflicts (serialization failure, deadlock) and lost connections are transient. The
+    driver's message is dropped: server messages can quote row values.
+    """
+    try:
+        yield
+    except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
+        raise DatabaseError("transaction conflict", sqlstate=exc.sqlstate) from None
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(
+            "database connection failed", error_name=type(exc).__name__, sqlstate=exc.sqlstate
+        ) from None
+
+
+@contextmanager
 def transaction(url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A connection whose work commits together on exit or rolls back on error."""
     with connect(url) as conn, conn.transaction():
@@ -98,13 +115,55 @@ def _alembic_config(url: str, embedding_dimensions: int, use_pgvector: bool | No
     return config
 
 
+# Any constant works; it only has to be the same for every process migrating this database.
+_MIGRATION_LOCK_KEY = 0x43415441
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    """The schema revision before and after an upgrade (measured under the migration lock)."""
+
+    previous: str | None
+    current: str | None
+
+    @property
+    def changed(self) -> bool:
+        """Whether any migration ran."""
+        return self.previous != self.current
+
+
 def upgrade_schema(
     url: str, *, embedding_dimensions: int, revision: str = "head", use_pgvector: bool | None = None
-) -> None:
-    """Apply migrations up to `revision` (idempotent); pgvector is detected unless forced."""
-    from alembic import command
+) -> UpgradeResult:
+    """Apply migrations up to `revision`; idempotent, and safe when run concurrently.
 
-    command.upgrade(_alembic_config(url, embedding_dimensions, use_pgvector), revision)
+    A session advisory lock serialises concurrent upgrades of the same database: the second
+    process waits, then finds the schema current and does nothing.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, pool, text
+
+    engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                previous = MigrationContext.configure(conn).get_current_revision()
+                conn.commit()
+                config = _alembic_config(url, embedding_dimensions, use_pgvector)
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+                conn.commit()
+                current = MigrationContext.configure(conn).get_current_revision()
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
+    return UpgradeResult(previous=previous, current=current)
 
 
 def downgrade_schema(url: str, *, revision: str = "base") -> None:

@@ -121,6 +121,16 @@ class EmbeddedPostgres:
         """The folder holding `postgres`, `pg_ctl` and `initdb`."""
         return self._bin_dir or default_bin_dir()
 
+    def _checked_bin_dir(self) -> Path:
+        bin_dir = self.bin_dir
+        missing = [n for n in ("postgres", "pg_ctl", "initdb") if not (bin_dir / n).is_file()]
+        if missing:
+            raise ConfigurationError(
+                f"{bin_dir} does not hold the PostgreSQL server binaries ({', '.join(missing)} "
+                "missing); fix CATALOG_PG_BIN_DIR or unset it to use the pinned package"
+            )
+        return bin_dir
+
     def url(self, database: str = DATABASE) -> str:
         """Connection URL of the running server (psql-compatible)."""
         port = self._read_port()
@@ -236,7 +246,7 @@ class EmbeddedPostgres:
 
     def _usable_bin_dir(self, run_as: str | None) -> Path:
         """The binaries, copied to a shared folder if the service user cannot reach them."""
-        bin_dir = self.bin_dir
+        bin_dir = self._checked_bin_dir()
         if run_as is None or _untraversable_parent(bin_dir / "postgres") is None:
             return bin_dir
         install = bin_dir.parent
@@ -266,27 +276,22 @@ class EmbeddedPostgres:
 
     def _pg_ctl_start(self, bin_dir: Path, run_as: str | None, port: int) -> None:
         options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200"
-        try:
-            self._run(
-                [
-                    str(bin_dir / "pg_ctl"),
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.log_file),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    str(_START_TIMEOUT_S),
-                    "start",
-                ],
-                run_as,
-            )
-        except subprocess.CalledProcessError as exc:
-            raise ConfigurationError(
-                f"the embedded PostgreSQL server did not start; see {self.log_file}"
-            ) from exc
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(_START_TIMEOUT_S),
+                "start",
+            ],
+            run_as,
+        )
         deadline = time.monotonic() + _START_TIMEOUT_S
         while self._running_pid() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -301,16 +306,24 @@ class EmbeddedPostgres:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
     def _run(self, args: list[str], run_as: str | None) -> None:
-        # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang).
-        with open(os.devnull, "wb") as devnull:
-            subprocess.run(
-                args,
-                check=True,
-                stdout=devnull,
-                stderr=devnull,
-                user=run_as,
-                cwd="/" if run_as else None,
-            )
+        # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang);
+        # a file inherited by the child works, whichever user the child runs as.
+        command_log = self.root / "commands.log"
+        with command_log.open("ab") as out:
+            try:
+                subprocess.run(
+                    args,
+                    check=True,
+                    stdout=out,
+                    stderr=out,
+                    user=run_as,
+                    cwd="/" if run_as else None,
+                )
+            except subprocess.CalledProcessError as exc:
+                raise ConfigurationError(
+                    f"{Path(args[0]).name} failed with exit code {exc.returncode}; see "
+                    f"{command_log} and {self.log_file}"
+                ) from None
 
 
 def _tree_fingerprint(install: Path) -> str:

@@ -98,22 +98,20 @@ def db_upgrade(as_json: bool = JSON_OPTION) -> None:
     settings = load_settings(as_json)
     with handle_errors(as_json):
         target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
-        before = get_schema_status(target.url)
-        upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
+        result = upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         after = get_schema_status(target.url)
-        changed = before.revision != after.revision
         emit(
             {
-                "revision": after.revision,
-                "previous_revision": before.revision,
-                "changed": changed,
+                "revision": result.current,
+                "previous_revision": result.previous,
+                "changed": result.changed,
                 "embedding_type": after.embedding_type,
             },
             as_json=as_json,
             text=lambda: typer.echo(
-                f"schema upgraded {before.revision or 'empty'} -> {after.revision}"
-                if changed
-                else f"schema already at {after.revision}"
+                f"schema upgraded {result.previous or 'empty'} -> {result.current}"
+                if result.changed
+                else f"schema already at {result.current}"
             ),
         )
 

@@ -18,6 +18,7 @@ import psycopg
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from catalog_lib.errors import CatalogError, ConfigurationError, TerminalError
 from catalog_lib.settings import Settings, get_settings
@@ -108,10 +109,13 @@ def handle_errors(as_json: bool) -> Iterator[None]:
         fail(str(exc), code=ExitCode.FAILED, as_json=as_json, kind=exc.kind)
     except CatalogError as exc:
         fail(str(exc), code=ExitCode.FAILED, as_json=as_json, kind=exc.kind)
-    except psycopg.Error as exc:
-        # Server messages can quote row values: report only the error class and SQLSTATE.
+    except (psycopg.Error, DBAPIError) as exc:
+        # Server messages (and SQLAlchemy's wrappers around them, as raised by migrations) can
+        # quote row values or SQL: report only the error class and SQLSTATE.
+        driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
+        sqlstate = getattr(driver_error, "sqlstate", None)
         fail(
-            f"database error {type(exc).__name__} (SQLSTATE {exc.sqlstate})",
+            f"database error {type(driver_error).__name__} (SQLSTATE {sqlstate})",
             code=ExitCode.FAILED,
             as_json=as_json,
             kind="database_error",
