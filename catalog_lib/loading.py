@@ -8,6 +8,7 @@ a chunk already `completed` is skipped whatever retries, re-runs or races happen
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,8 @@ from catalog_lib.errors import CatalogError, MalformedCsvError
 from catalog_lib.mapping import map_row
 from catalog_lib.records import iter_records
 from catalog_lib.validation import validate_item
+
+log = logging.getLogger(__name__)
 
 CHUNK_PHASE = "chunk"
 APPLY_PHASE = "apply"
@@ -91,6 +94,15 @@ def parse_chunk(body: bytes, *, header: bytes, spec: ChunkSpec) -> ParsedChunk:
     return parsed
 
 
+def without_empty_values(item: dict[str, Any]) -> dict[str, Any]:
+    """The item without null, '', [] and {} values: the staged form the per-SKU merge needs.
+
+    "Later non-empty values win": an empty cell of a later duplicate row must not erase an
+    earlier value, so empty values are never staged.
+    """
+    return {k: v for k, v in item.items() if v is not None and v != "" and v != [] and v != {}}
+
+
 def to_json_text(value: Any) -> str:
     """JSON for staged and logged items; Decimals stay exact as strings."""
     return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
@@ -151,7 +163,15 @@ def stage_chunk(
             "COPY etl_staged_items (job_id, record_ordinal, chunk_index, sku, item) FROM STDIN"
         ) as copy:
             for row in parsed.valid:
-                copy.write_row((job_id, row.ordinal, spec.index, row.sku, to_json_text(row.item)))
+                copy.write_row(
+                    (
+                        job_id,
+                        row.ordinal,
+                        spec.index,
+                        row.sku,
+                        to_json_text(without_empty_values(row.item)),
+                    )
+                )
         with conn.cursor().copy(
             "COPY invalid_item_logs (job_id, chunk_index, record_ordinal, errors, raw_data) "
             "FROM STDIN"
@@ -200,21 +220,37 @@ def get_completed_chunk(
 def record_failure(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, phase: str, index: int, error: BaseException
 ) -> None:
-    """Note a failed attempt in the ledger (its work was rolled back); never touch row data."""
+    """Note a failed attempt in the ledger (its work was rolled back); never touch row data.
+
+    Best effort: when the database itself is what failed, the original error matters more than
+    this note, so a failure to write it is logged and the caller re-raises the original error.
+    """
     kind = error.kind if isinstance(error, CatalogError) else "internal"
     message = str(error) if isinstance(error, CatalogError) else type(error).__name__
-    conn.rollback()
-    conn.execute(
-        load_query("fail_ledger_row"),
-        {
-            "job_id": job_id,
-            "phase": phase,
-            "index": index,
-            "kind": kind,
-            "message": message[:2000],
-        },
-    )
-    conn.commit()
+    try:
+        conn.rollback()
+        conn.execute(
+            load_query("fail_ledger_row"),
+            {
+                "job_id": job_id,
+                "phase": phase,
+                "index": index,
+                "kind": kind,
+                "message": message[:2000],
+            },
+        )
+        conn.commit()
+    except psycopg.Error as exc:
+        log.warning(
+            "could not record a failed attempt in the ledger",
+            extra={
+                "event": "etl.ledger.record_failed",
+                "job_id": str(job_id),
+                "phase": phase,
+                "chunk_index": index,
+                "error_name": type(exc).__name__,
+            },
+        )
 
 
 def _result_from_ledger(row: dict[str, Any], *, skipped: bool) -> ChunkResult:

@@ -16,7 +16,7 @@ from typing import Any
 from catalog_lib import jobs
 from catalog_lib.applying import ApplyResult, apply_partition
 from catalog_lib.chunking import ChunkSpec, plan_chunks
-from catalog_lib.db import connect
+from catalog_lib.db import connect, database_errors
 from catalog_lib.embeddings import EmbeddingProvider
 from catalog_lib.errors import CatalogError, MalformedCsvError, SourceChangedError
 from catalog_lib.loading import (
@@ -31,6 +31,12 @@ from catalog_lib.reconcile import count_records
 from catalog_lib.storage import ObjectStore, ObjectVersion
 
 log = logging.getLogger(__name__)
+
+
+class JobNotRunnableError(CatalogError):
+    """The job is not in a state that allows this flow run to work on it."""
+
+    kind = "job_not_runnable"
 
 
 @dataclass(frozen=True)
@@ -102,12 +108,6 @@ def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> 
     return refreshed
 
 
-class JobNotRunnableError(CatalogError):
-    """The job is not in a state that allows this flow run to work on it."""
-
-    kind = "job_not_runnable"
-
-
 def _job_version(job: dict[str, Any]) -> ObjectVersion:
     return ObjectVersion(
         uri=job["object_key"],
@@ -165,7 +165,7 @@ def run_chunk(
     rt: Runtime, job_id: uuid.UUID, version: ObjectVersion, header: bytes, spec: ChunkSpec
 ) -> ChunkResult:
     """Load one chunk exactly once: skip it if the ledger says completed, else stage it."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         done = get_completed_chunk(conn, job_id, spec.index)
         if done is not None:
             return done
@@ -196,7 +196,7 @@ def run_apply_partition(
     rt: Runtime, job_id: uuid.UUID, partition: int, source_version: datetime
 ) -> ApplyResult:
     """Apply one SKU-hash partition of the job's staged rows exactly once."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         try:
             return apply_partition(
                 conn,
