@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -56,6 +56,7 @@ def apply_partition(
     """Merge, embed and upsert one SKU-hash partition of a job, exactly once."""
     if not 0 <= partition < partitions:
         raise ValueError("partition must be in [0, partitions)")
+    started_at = datetime.now(UTC)
     with conn.transaction():
         ledger = lock_ledger_row(conn, job_id, APPLY_PHASE, partition)
         if ledger["status"] == "completed":
@@ -92,6 +93,7 @@ def apply_partition(
                 "invalid": 0,
                 "upserted": upserted,
                 "embedding_failures": failures,
+                "started_at": started_at,
             },
         )
     return ApplyResult(partition, False, upserted, failures)

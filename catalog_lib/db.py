@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
@@ -53,6 +54,16 @@ def to_libpq_url(url: str) -> str:
     if base not in ("postgresql", "postgres"):
         raise ConfigurationError("CATALOG_DATABASE_URL must be a postgresql:// URL")
     return f"postgresql://{rest}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by `***`, for output that may be shared."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def to_sqlalchemy_url(url: str) -> str:

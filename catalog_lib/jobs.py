@@ -160,14 +160,28 @@ def mark_running(
 
 
 def set_plan(
-    conn: psycopg.Connection[Any], job_id: uuid.UUID, *, chunks_total: int, chunk_size: int
-) -> None:
-    """Record how the job's object was split."""
-    conn.execute(
-        "UPDATE etl_jobs SET chunks_total = %s, chunk_size = %s WHERE id = %s",
-        (chunks_total, chunk_size, job_id),
-    )
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    *,
+    chunks_total: int,
+    chunk_size: int,
+    apply_partitions: int,
+) -> int:
+    """Record how the job's object was split; returns the job's apply partition count.
+
+    The partition count is fixed at the first plan: the apply ledger is keyed by partition
+    index, so a re-run with another count would skip SKUs that moved between partitions.
+    """
+    row = conn.execute(
+        "UPDATE etl_jobs SET chunks_total = %s, chunk_size = %s, "
+        "apply_partitions = coalesce(apply_partitions, %s) WHERE id = %s "
+        "RETURNING apply_partitions",
+        (chunks_total, chunk_size, apply_partitions, job_id),
+    ).fetchone()
     conn.commit()
+    if row is None:
+        raise LookupError(f"job {job_id} does not exist")
+    return int(row["apply_partitions"])
 
 
 def aggregate_totals(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobTotals:

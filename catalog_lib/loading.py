@@ -11,6 +11,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -143,7 +144,12 @@ def lock_ledger_row(
 
 
 def stage_chunk(
-    conn: psycopg.Connection[Any], job_id: uuid.UUID, spec: ChunkSpec, parsed: ParsedChunk
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    spec: ChunkSpec,
+    parsed: ParsedChunk,
+    *,
+    started_at: datetime | None = None,
 ) -> ChunkResult:
     """Write the chunk's rows and its ledger row in ONE transaction; skip a completed chunk."""
     with conn.transaction():
@@ -197,6 +203,7 @@ def stage_chunk(
                 "invalid": len(parsed.invalid),
                 "upserted": 0,
                 "embedding_failures": 0,
+                "started_at": started_at,
             },
         ).fetchone()
     if done is None:

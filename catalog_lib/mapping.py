@@ -47,8 +47,8 @@ ITEM_FIELDS: Final[tuple[str, ...]] = (
     "qas",
     "faqs",
 )
-# snake_case item field → upstream camelCase column / field name (used in error reports and
-# in invalid_item_logs.raw_data).
+# snake_case item field → upstream camelCase column / field name (the `field` of validation
+# errors keeps upstream's names; mapped items, incl. invalid_item_logs.raw_data, are snake_case).
 COLUMN_BY_FIELD: Final[dict[str, str]] = {
     field: re.sub(r"_([a-z])", lambda m: m.group(1).upper(), field) for field in ITEM_FIELDS
 }

@@ -61,6 +61,7 @@ class PlannedJob:
     record_count: int
     adopted_chunks: int
     source_version: datetime
+    apply_partitions: int
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,13 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
             size=version.size,
             chunk_size=chunk_size,
         )
-        jobs.set_plan(conn, job_id, chunks_total=len(plan.chunks), chunk_size=chunk_size)
+        partitions = jobs.set_plan(
+            conn,
+            job_id,
+            chunks_total=len(plan.chunks),
+            chunk_size=chunk_size,
+            apply_partitions=rt.apply_partitions,
+        )
         adopted = 0
         superseded = job["supersedes_job_id"]
         if job["mode"] == "retry" and superseded is not None:
@@ -158,6 +165,7 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         record_count=plan.record_count,
         adopted_chunks=adopted,
         source_version=version.last_modified or job["created_at"],
+        apply_partitions=partitions,
     )
 
 
@@ -169,12 +177,13 @@ def run_chunk(
         done = get_completed_chunk(conn, job_id, spec.index)
         if done is not None:
             return done
+        started_at = datetime.now(UTC)
         try:
             body = rt.store.read_range(
                 version.uri, spec.byte_start, spec.byte_end, expected=version
             )
             parsed = parse_chunk(body, header=header, spec=spec)
-            result = stage_chunk(conn, job_id, spec, parsed)
+            result = stage_chunk(conn, job_id, spec, parsed, started_at=started_at)
         except Exception as exc:
             record_failure(conn, job_id, CHUNK_PHASE, spec.index, exc)
             raise
@@ -193,16 +202,16 @@ def run_chunk(
 
 
 def run_apply_partition(
-    rt: Runtime, job_id: uuid.UUID, partition: int, source_version: datetime
+    rt: Runtime, job_id: uuid.UUID, partition: int, partitions: int, source_version: datetime
 ) -> ApplyResult:
-    """Apply one SKU-hash partition of the job's staged rows exactly once."""
+    """Apply partition `partition` of `partitions` (the job's fixed count) exactly once."""
     with database_errors(), connect(rt.database_url) as conn:
         try:
             return apply_partition(
                 conn,
                 job_id,
                 partition=partition,
-                partitions=rt.apply_partitions,
+                partitions=partitions,
                 source_version=source_version,
                 provider=rt.provider,
             )

@@ -55,6 +55,12 @@ def list_jobs(
     return [{"job_id": r.pop("id"), **r} for r in rows]
 
 
+def get_job_progress(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> tuple[int, int]:
+    """(chunks completed, chunks planned) of a job; (0, 0) before it is planned."""
+    row = conn.execute(load_query("job_progress"), {"job_id": job_id}).fetchone()
+    return (int(row["done"]), int(row["total"])) if row else (0, 0)
+
+
 def get_job_detail(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, *, duplicate_of: uuid.UUID | None = None
 ) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from catalog_lib.chunking import parse_size
-from catalog_lib.db import connect, resolve_database, upgrade_schema
+from catalog_lib.db import connect, redact_url, resolve_database, upgrade_schema
 from catalog_lib.demo_data import build_demo_files
 from flows.cli_jobs import ingest_one
 from flows.cli_support import (
@@ -64,7 +64,7 @@ def demo(
             row = conn.execute("SELECT count(*) AS n FROM catalog_items").fetchone()
     summary = {
         "landing": rt.store.root_uri,
-        "database": target.url,
+        "database": redact_url(target.url),
         "prefect_ui": server.ui_url,
         "catalog_items": row["n"] if row else 0,
         "jobs": results,

@@ -17,10 +17,10 @@ from rich.table import Table
 
 from catalog_lib import pipeline
 from catalog_lib.chunking import parse_size
-from catalog_lib.db import connect, get_schema_status
+from catalog_lib.db import connect, get_schema_status, resolve_database
 from catalog_lib.errors import CatalogError, ConfigurationError
 from catalog_lib.jobs import JobStatus, validate_source
-from catalog_lib.reports import get_job_detail, list_jobs
+from catalog_lib.reports import get_job_detail, get_job_progress, list_jobs
 from catalog_lib.settings import get_settings
 from flows.cli_support import (
     JSON_OPTION,
@@ -32,20 +32,34 @@ from flows.cli_support import (
     make_console,
 )
 from flows.prefect_server import use_prefect_server
-from flows.runtime import get_runtime
+from flows.runtime import get_runtime, secret_value
 
 job_app = typer.Typer(help="Inspect one job.", no_args_is_help=True)
 
 
-def _runtime_ready() -> pipeline.Runtime:
-    """The runtime, refusing to work on a database whose schema is not current."""
-    rt = get_runtime()
-    schema = get_schema_status(rt.database_url)
+def _require_current_schema(url: str) -> str:
+    schema = get_schema_status(url)
     if not schema.is_current:
         raise ConfigurationError(
             f"the database schema is at {schema.revision or 'nothing'}, not {schema.head}; "
             "run `catalog-etl db upgrade`"
         )
+    return url
+
+
+def _database_ready() -> str:
+    """The database URL for read-only commands (no storage or embedding provider is built)."""
+    settings = get_settings()
+    target = resolve_database(
+        secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
+    )
+    return _require_current_schema(target.url)
+
+
+def _runtime_ready() -> pipeline.Runtime:
+    """The full runtime, refusing to work on a database whose schema is not current."""
+    rt = get_runtime()
+    _require_current_schema(rt.database_url)
     return rt
 
 
@@ -153,15 +167,9 @@ def _progress(
         def poll() -> None:
             with connect(rt.database_url, autocommit=True) as conn:
                 while not done.wait(0.5):
-                    row = conn.execute(
-                        "SELECT j.chunks_total AS total, count(c.*) FILTER (WHERE c.phase = "
-                        "'chunk' AND c.status = 'completed') AS done FROM etl_jobs j LEFT JOIN "
-                        "etl_job_chunks c ON c.job_id = j.id WHERE j.id = %s "
-                        "GROUP BY j.chunks_total",
-                        (job_id,),
-                    ).fetchone()
-                    if row and row["total"]:
-                        bar.update(task, total=row["total"], completed=row["done"])
+                    completed, total = get_job_progress(conn, job_id)
+                    if total:
+                        bar.update(task, total=total, completed=completed)
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
@@ -198,7 +206,7 @@ def jobs(
 ) -> None:
     """List jobs, newest first."""
     load_settings(as_json)
-    with handle_errors(as_json), connect(_runtime_ready().database_url) as conn:
+    with handle_errors(as_json), connect(_database_ready()) as conn:
         rows = list_jobs(conn, source=source, status=status.value if status else None, limit=limit)
     emit({"jobs": rows}, as_json=as_json, text=lambda: _print_jobs(rows))
 
@@ -229,7 +237,7 @@ def job_show(
 ) -> None:
     """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
     load_settings(as_json)
-    with handle_errors(as_json), connect(_runtime_ready().database_url) as conn:
+    with handle_errors(as_json), connect(_database_ready()) as conn:
         document = get_job_detail(conn, job_id)
     if document is None:
         fail(f"no job {job_id}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")

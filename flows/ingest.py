@@ -87,9 +87,13 @@ def chunk_task(job_id: str, version: ObjectVersion, header: bytes, spec: ChunkSp
     retry_jitter_factor=0.5,
     retry_condition_fn=_is_transient,
 )
-def apply_task(job_id: str, partition: int, source_version: datetime) -> ApplyResult:
+def apply_task(
+    job_id: str, partition: int, partitions: int, source_version: datetime
+) -> ApplyResult:
     """Merge, embed and upsert one SKU-hash partition (skipped if already done)."""
-    return pipeline.run_apply_partition(get_runtime(), uuid.UUID(job_id), partition, source_version)
+    return pipeline.run_apply_partition(
+        get_runtime(), uuid.UUID(job_id), partition, partitions, source_version
+    )
 
 
 @task(
@@ -184,8 +188,10 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     )
     _load_chunks(job_id, planned)
     partitions = [
-        _with_retry_policy(apply_task).submit(job_id, p, planned.source_version)
-        for p in range(rt.apply_partitions)
+        _with_retry_policy(apply_task).submit(
+            job_id, p, planned.apply_partitions, planned.source_version
+        )
+        for p in range(planned.apply_partitions)
     ]
     applied = [f.result() for f in partitions]
     totals = aggregate_task(job_id, planned.record_count, len(planned.chunks))

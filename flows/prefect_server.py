@@ -173,4 +173,6 @@ def use_prefect_server(state_dir: Path) -> PrefectServer:
     """Ensure a server and point this process's Prefect client at it (before importing prefect)."""
     server = ensure_prefect_server(state_dir)
     os.environ["PREFECT_API_URL"] = server.api_url
+    # Task results (the chunk cache) are ours too: keep them under $CATALOG_HOME, not in ~.
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(state_dir / "prefect" / "storage"))
     return server

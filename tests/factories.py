@@ -95,8 +95,10 @@ def run_steps(
     chunks = reversed(planned.chunks) if reverse_chunks else planned.chunks
     for spec in chunks:
         pipeline.run_chunk(rt, job_id, planned.version, planned.header, spec)
-    for partition in range(rt.apply_partitions):
-        pipeline.run_apply_partition(rt, job_id, partition, planned.source_version)
+    for partition in range(planned.apply_partitions):
+        pipeline.run_apply_partition(
+            rt, job_id, partition, planned.apply_partitions, planned.source_version
+        )
     pipeline.aggregate_job(
         rt, job_id, expected_records=planned.record_count, expected_chunks=len(planned.chunks)
     )

@@ -7,7 +7,8 @@ SET status = 'completed',
     rows_invalid = %(invalid)s,
     items_upserted = %(upserted)s,
     embedding_failures = %(embedding_failures)s,
-    finished_at = now(),
+    started_at = coalesce(%(started_at)s, started_at),
+    finished_at = clock_timestamp(),
     error_kind = NULL,
     error_message = NULL
 WHERE job_id = %(job_id)s AND phase = %(phase)s AND chunk_index = %(index)s

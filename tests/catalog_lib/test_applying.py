@@ -114,7 +114,9 @@ def test_provider_failure_loads_rows_keeps_vectors_and_counts_once(
     assert descriptions is not None and descriptions["description"] == "Changed 0"
     # A retried apply partition is skipped by the ledger: the failures are not counted twice.
     for partition in range(rt.apply_partitions):
-        result = pipeline.run_apply_partition(rt, job["id"], partition, job["source_last_modified"])
+        result = pipeline.run_apply_partition(
+            rt, job["id"], partition, rt.apply_partitions, job["source_last_modified"]
+        )
         assert result.skipped
     with connect(db_url) as conn:
         pipeline.jobs.aggregate_totals(conn, job["id"])

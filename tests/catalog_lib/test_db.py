@@ -11,13 +11,15 @@ import pytest
 
 from catalog_lib.db import (
     connect,
+    database_errors,
     downgrade_schema,
     get_schema_status,
+    redact_url,
     to_libpq_url,
     to_sqlalchemy_url,
     upgrade_schema,
 )
-from catalog_lib.errors import ConfigurationError
+from catalog_lib.errors import ConfigurationError, DatabaseError
 
 pytestmark = pytest.mark.postgres
 
@@ -175,6 +177,25 @@ def test_named_indexes_exist(db_url: str) -> None:
     assert "hnsw" in defs["catalog_items_embedding_idx"]
 
 
+def test_lost_connections_and_conflicts_become_transient(db_url: str) -> None:
+    with connect(db_url) as victim, connect(db_url, autocommit=True) as admin:
+        pid = victim.info.backend_pid
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(DatabaseError), database_errors():
+            victim.execute("SELECT 1")
+    with connect(db_url) as conn:
+        with pytest.raises(DatabaseError) as caught, database_errors():
+            conn.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'row (x, secret) conflicts' "
+                "USING ERRCODE = '40001'; END $$"
+            )
+        assert caught.value.fields["sqlstate"] == "40001"
+        assert "secret" not in str(caught.value)  # server text never reaches the message
+        conn.rollback()
+        with pytest.raises(psycopg.errors.UniqueViolation), database_errors():
+            conn.execute("DO $$ BEGIN RAISE EXCEPTION 'dup' USING ERRCODE = '23505'; END $$")
+
+
 @pytest.mark.parametrize(
     ("given", "libpq", "sqlalchemy"),
     [
@@ -191,6 +212,21 @@ def test_named_indexes_exist(db_url: str) -> None:
 def test_database_url_forms(given: str, libpq: str, sqlalchemy: str) -> None:
     assert to_libpq_url(given) == libpq
     assert to_sqlalchemy_url(given) == sqlalchemy
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (
+            "postgresql://etl:s3cret@db:5432/c?sslmode=require",
+            "postgresql://etl:***@db:5432/c?sslmode=require",
+        ),
+        ("postgresql://postgres@127.0.0.1:5/c", "postgresql://postgres@127.0.0.1:5/c"),
+    ],
+    ids=["password", "no-password"],
+)
+def test_redact_url_hides_only_the_password(given: str, shown: str) -> None:
+    assert redact_url(given) == shown
 
 
 @pytest.mark.parametrize("bad", ["mysql://u@h/d", "not a url"], ids=["mysql", "garbage"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from decimal import Decimal
@@ -145,7 +146,9 @@ def test_apply_is_idempotent_and_provenance_unique(db_url: str, tmp_path: Path) 
         conn.commit()
     # Re-applying the same file version (staged rows are gone after completion: nothing new).
     for partition in range(rt.apply_partitions):
-        pipeline.run_apply_partition(rt, job["id"], partition, job["source_last_modified"])
+        pipeline.run_apply_partition(
+            rt, job["id"], partition, rt.apply_partitions, job["source_last_modified"]
+        )
     assert catalog_snapshot(db_url) == before
     assert len(provenance_skus(db_url, job["id"])) == len(set(provenance_skus(db_url, job["id"])))
 
@@ -289,3 +292,25 @@ def test_tiny_chunks_give_the_same_catalog_as_one_chunk(
             )
         )
     assert results[0] == results[1]
+
+
+def test_apply_partition_count_is_fixed_at_the_first_plan(db_url: str, tmp_path: Path) -> None:
+    rt = local_runtime(db_url, tmp_path / "landing", apply_partitions=3)
+    rt.store.write("a.csv", to_csv(_mixed_rows(12)))
+    trigger = pipeline.request_ingest(rt, source="s", uri_or_key="a.csv", scraper_revision="r")
+    pipeline.start_job(rt, trigger.job_id, None)
+    assert pipeline.plan_job(rt, trigger.job_id).apply_partitions == 3
+    # A re-run under another setting keeps the count its apply ledger is keyed by.
+    replanned = pipeline.plan_job(dataclasses.replace(rt, apply_partitions=5), trigger.job_id)
+    assert replanned.apply_partitions == 3
+
+
+def test_ledger_records_when_each_attempt_ran(db_url: str, tmp_path: Path) -> None:
+    rt = local_runtime(db_url, tmp_path / "landing", chunk_size=300)
+    job = ingest_file(rt, "a.csv", to_csv(_mixed_rows(12)))
+    with connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT started_at, finished_at FROM etl_job_chunks WHERE job_id = %s",
+            (job["id"],),
+        ).fetchall()
+    assert rows and all(r["started_at"] < r["finished_at"] for r in rows)

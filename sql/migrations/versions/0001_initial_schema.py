@@ -36,6 +36,7 @@ CREATE TABLE etl_jobs (
     completed_at timestamptz,
     chunk_size bigint,
     chunks_total integer NOT NULL DEFAULT 0,
+    apply_partitions integer CHECK (apply_partitions > 0),
     total_processed bigint NOT NULL DEFAULT 0,
     total_valid bigint NOT NULL DEFAULT 0,
     total_invalid bigint NOT NULL DEFAULT 0,
