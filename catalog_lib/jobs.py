@@ -232,19 +232,27 @@ def mark_ended(
     *,
     error_kind: str,
     error_message: str,
+    flow_run_id: uuid.UUID | None = None,
 ) -> bool:
-    """pending/running → failed or cancelled with an error kind; False if already ended."""
+    """pending/running → failed or cancelled with an error kind; False if already ended.
+
+    With `flow_run_id`, only that run's own job (or a job no run has claimed yet) is ended: a
+    second run that was refused for a job another run is working on must not fail that job.
+    """
     if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise ValueError("mark_ended only moves a job to failed or cancelled")
     row = conn.execute(
         "UPDATE etl_jobs SET status = %(status)s, completed_at = now(), "
         "error_kind = %(kind)s, error_message = %(message)s "
-        "WHERE id = %(id)s AND status IN ('pending', 'running') RETURNING id",
+        "WHERE id = %(id)s AND status IN ('pending', 'running') "
+        "AND (%(run)s::uuid IS NULL OR flow_run_id IS NULL OR flow_run_id = %(run)s::uuid) "
+        "RETURNING id",
         {
             "status": str(status),
             "kind": error_kind,
             "message": error_message[:MAX_ERROR_MESSAGE],
             "id": job_id,
+            "run": flow_run_id,
         },
     ).fetchone()
     conn.commit()
@@ -270,3 +278,45 @@ def adopt_completed_chunks(
             },
         ).fetchone()
     return int(row["adopted"]) if row else 0
+
+
+def create_superseding_job(
+    conn: psycopg.Connection[Any],
+    original: dict[str, Any],
+    *,
+    mode: str,
+    version: ObjectVersion,
+    eligible_statuses: tuple[str, ...],
+    default_chunk_size: int,
+) -> uuid.UUID | None:
+    """Insert a pending job that replaces `original` for the object version `version`.
+
+    The original row is only read. Returns None when the original is no longer in one of
+    `eligible_statuses` or another pending/running job already replaces it (the partial
+    unique index `etl_jobs_live_supersedes_uq` settles races between two callers).
+    """
+    if mode not in ("retry", "repair"):
+        raise ValueError("a superseding job is a retry or a repair")
+    new_id = uuid.uuid4()
+    row = conn.execute(
+        load_query("insert_superseding_job"),
+        {
+            "id": new_id,
+            "supersedes_job_id": original["id"],
+            "ingest_key": compute_ingest_key(
+                original["source"], original["object_key"], version.etag
+            ),
+            "chunk_size": default_chunk_size,
+            "source_etag": version.etag,
+            "source_last_modified": version.last_modified,
+            "source_size": version.size,
+            "mode": mode,
+            "eligible_statuses": list(eligible_statuses),
+        },
+    ).fetchone()
+    return new_id if row is not None else None
+
+
+def list_successors(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The jobs that directly replace `job_id` (its retries and repairs), newest first."""
+    return conn.execute(load_query("job_successors"), {"job_id": job_id}).fetchall()

@@ -281,10 +281,21 @@ def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
 
 
 def end_job(
-    rt: Runtime, job_id: uuid.UUID, status: jobs.JobStatus, *, error_kind: str, error_message: str
+    rt: Runtime,
+    job_id: uuid.UUID,
+    status: jobs.JobStatus,
+    *,
+    error_kind: str,
+    error_message: str,
+    flow_run_id: uuid.UUID | None = None,
 ) -> bool:
     """Mark a job failed or cancelled with an error kind (no row data in the message)."""
     with connect(rt.database_url) as conn:
         return jobs.mark_ended(
-            conn, job_id, status, error_kind=error_kind, error_message=error_message
+            conn,
+            job_id,
+            status,
+            error_kind=error_kind,
+            error_message=error_message,
+            flow_run_id=flow_run_id,
         )

@@ -142,7 +142,12 @@ def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
     if status is JobStatus.FAILED:
         kind, message = _describe_failure(state)
     pipeline.end_job(
-        get_runtime(), uuid.UUID(str(job_id)), status, error_kind=kind, error_message=message
+        get_runtime(),
+        uuid.UUID(str(job_id)),
+        status,
+        error_kind=kind,
+        error_message=message,
+        flow_run_id=flow_run.id,
     )
 
 

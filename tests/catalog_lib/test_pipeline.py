@@ -314,3 +314,33 @@ def test_ledger_records_when_each_attempt_ran(db_url: str, tmp_path: Path) -> No
             (job["id"],),
         ).fetchall()
     assert rows and all(r["started_at"] < r["finished_at"] for r in rows)
+
+
+def test_a_refused_second_run_cannot_fail_the_job_of_another_run(
+    db_url: str, tmp_path: Path
+) -> None:
+    rt = local_runtime(db_url, tmp_path / "landing")
+    rt.store.write("a.csv", to_csv(_mixed_rows(12)))
+    trigger = pipeline.request_ingest(rt, source="s", uri_or_key="a.csv", scraper_revision="r")
+    owner, intruder = uuid.uuid4(), uuid.uuid4()
+    pipeline.start_job(rt, trigger.job_id, owner)
+    with pytest.raises(pipeline.JobNotRunnableError):
+        pipeline.start_job(rt, trigger.job_id, intruder)
+    ended = pipeline.end_job(
+        rt,
+        trigger.job_id,
+        pipeline.jobs.JobStatus.FAILED,
+        error_kind="job_not_runnable",
+        error_message="refused",
+        flow_run_id=intruder,
+    )
+    assert not ended and job_row(db_url, trigger.job_id)["status"] == "running"
+    assert pipeline.end_job(
+        rt,
+        trigger.job_id,
+        pipeline.jobs.JobStatus.FAILED,
+        error_kind="internal",
+        error_message="boom",
+        flow_run_id=owner,
+    )
+    assert job_row(db_url, trigger.job_id)["status"] == "failed"
