@@ -289,9 +289,13 @@ def end_job(
     error_message: str,
     flow_run_id: uuid.UUID | None = None,
 ) -> bool:
-    """Mark a job failed or cancelled with an error kind (no row data in the message)."""
+    """Mark a job failed or cancelled with an error kind (no row data in the message).
+
+    A job this call moved to `failed` is logged as `etl.job.failed` at ERROR (hence a Sentry
+    event tagged with the job and its source).
+    """
     with connect(rt.database_url) as conn:
-        return jobs.mark_ended(
+        ended = jobs.mark_ended(
             conn,
             job_id,
             status,
@@ -299,3 +303,18 @@ def end_job(
             error_message=error_message,
             flow_run_id=flow_run_id,
         )
+        job = jobs.get_job(conn, job_id) if ended else None
+    if job is not None:
+        failed = status is jobs.JobStatus.FAILED
+        log.log(
+            logging.ERROR if failed else logging.WARNING,
+            "job ended",
+            extra={
+                "event": "etl.job.failed" if failed else "etl.job.cancelled",
+                "job_id": str(job_id),
+                "source": job["source"],
+                "error_kind": error_kind,
+                "chunks_total": job["chunks_total"],
+            },
+        )
+    return ended

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from catalog_lib.chunking import parse_size
 
@@ -74,10 +76,67 @@ class Settings(BaseSettings):
     )
     embedding_api_key: SecretStr | None = Field(default=None, description="Embedding API key.")
     sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN; unset: off.")
+    sentry_environment: str = Field(
+        default="production", description="Sentry environment tag of events."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level of the product's log lines."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="Log lines on stderr: one JSON object per line, or text."
+    )
+    retention_days: int = Field(
+        default=90, ge=1, description="Rejected rows older than this many days are deleted."
+    )
+    retention_batch_size: int = Field(
+        default=10_000, ge=1, description="Rows deleted per retention batch (one transaction)."
+    )
+    retention_max_batches: int = Field(
+        default=100, ge=1, description="Batches one retention run may delete at most."
+    )
+    audit_low_price_allowlist: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset({"3vgear", "bioliteenergy", "farmtofeet", "kelty", "darntough"}),
+        description="Sources whose low median price is expected (no `low_median` flag).",
+    )
+    audit_decimal_bug_price: Decimal = Field(
+        default=Decimal(10), gt=0, description="`decimal_bug` looks at prices below this."
+    )
+    audit_low_median_price: Decimal = Field(
+        default=Decimal(20), gt=0, description="`low_median` fires below this median price."
+    )
+    audit_min_fill_rate: float = Field(
+        default=0.7, gt=0, le=1, description="`high_null` fires when the fill rate is lower."
+    )
+    audit_stale_days: int = Field(
+        default=30, ge=0, description="`stale` fires after more whole days than this."
+    )
+    audit_row_drop_pct: float = Field(
+        default=50.0,
+        gt=0,
+        le=100,
+        description="`row_drop` fires when valid rows fell by at least this percentage.",
+    )
+    audit_invalid_spike_points: float = Field(
+        default=10.0,
+        gt=0,
+        le=100,
+        description="`invalid_spike` fires when the invalid share rose by at least this many "
+        "percentage points.",
+    )
     pg_bin_dir: Path | None = Field(
         default=None,
         description="PostgreSQL binaries for the embedded server (default: the pinned package).",
     )
+
+    @field_validator("audit_low_price_allowlist", mode="before")
+    @classmethod
+    def _parse_allowlist(cls, value: object) -> object:
+        # A comma-separated list in the environment, or a JSON list.
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return frozenset(json.loads(value))
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("chunk_size", mode="before")
     @classmethod
