@@ -70,6 +70,8 @@ def get_job_detail(
         return None
     params = {"job_id": job_id}
     ledger = conn.execute(load_query("job_ledger"), params).fetchall()
+    # Oldest first; `relation` says whether this job replaces an entry or is replaced by it.
+    chain = conn.execute(load_query("job_supersession_chain"), params).fetchall()
     document = {key: row.get(key) for key in JOB_FIELDS}
     document.update(
         job_id=row["id"],
@@ -78,6 +80,14 @@ def get_job_detail(
         ledger=[r for r in ledger if r["phase"] == "chunk"],
         apply_partitions=[r for r in ledger if r["phase"] == "apply"],
         invalid_reasons=conn.execute(load_query("job_invalid_reasons"), params).fetchall(),
-        supersession_chain=conn.execute(load_query("job_supersession_chain"), params).fetchall(),
+        supersession_chain=chain,
+        replaces=[c["id"] for c in reversed(chain) if c["relation"] == "replaces"],
+        replaced_by=[c["id"] for c in chain if c["relation"] == "replaced_by"],
+        operator_actions=list_job_actions(conn, job_id),
     )
     return document
+
+
+def list_job_actions(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Operator actions that targeted the job or created it, oldest first."""
+    return conn.execute(load_query("job_operator_actions"), {"job_id": job_id}).fetchall()
