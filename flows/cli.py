@@ -7,8 +7,10 @@ import typer
 from catalog_lib.db import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.pgserver import EmbeddedPostgres
 from catalog_lib.settings import Settings
+from flows.cli_actions import reconcile, repair, retry
 from flows.cli_demo import demo
 from flows.cli_jobs import ingest, job_app, jobs
+from flows.cli_maintenance import audit_app, retention
 from flows.cli_stack import down, status
 from flows.cli_support import JSON_OPTION, emit, handle_errors, load_settings
 
@@ -27,7 +29,12 @@ app.command("ingest")(ingest)
 app.command("jobs")(jobs)
 app.command("status")(status)
 app.command("down")(down)
+app.command("retry")(retry)
+app.command("repair")(repair)
+app.command("reconcile")(reconcile)
 app.add_typer(job_app, name="job")
+app.command("retention")(retention)
+app.add_typer(audit_app, name="audit")
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
@@ -161,5 +168,15 @@ def _print_status(document: dict[str, object]) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: JSON logs on stderr and Sentry, then the command."""
+    from contextlib import suppress
+
+    from pydantic import ValidationError
+
+    from catalog_lib.settings import get_settings
+    from flows.observability import configure_observability
+
+    # Invalid settings are reported by the command itself (exit 2).
+    with suppress(ValidationError):
+        configure_observability(get_settings())
     app()

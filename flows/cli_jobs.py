@@ -286,7 +286,49 @@ def _print_job(doc: dict[str, Any]) -> None:
             reasons.add_row(r["field"], r["reason"], str(r["rows"]))
         console.print(reasons)
     if len(doc["supersession_chain"]) > 1:
-        chain = Table("job", "mode", "status", "created", title="supersession chain")
-        for c in doc["supersession_chain"]:
-            chain.add_row(str(c["id"]), c["mode"], c["status"], str(c["created_at"]))
-        console.print(chain)
+        _print_chain(console, doc)
+    if doc.get("operator_actions"):
+        _print_actions(console, doc["operator_actions"])
+
+
+_RELATION = {
+    "replaces": "replaced by this job",
+    "self": "this job",
+    "replaced_by": "replaces this job",
+}
+
+
+def _print_chain(console: Console, doc: dict[str, Any]) -> None:
+    """The chain oldest first, and in words: what this job replaces, what replaced it."""
+    console.print(f"[bold]{'replaces':>24}[/bold]: {_ids(doc.get('replaces'))}")
+    console.print(f"[bold]{'replaced by':>24}[/bold]: {_ids(doc.get('replaced_by'))}")
+    chain = Table("job", "relation", "mode", "status", "created", title="supersession chain")
+    for c in doc["supersession_chain"]:
+        chain.add_row(
+            str(c["id"]),
+            _RELATION.get(c.get("relation") or "", ""),
+            c["mode"],
+            c["status"],
+            str(c["created_at"]),
+        )
+    console.print(chain)
+
+
+def _ids(ids: list[Any] | None) -> str:
+    return ", ".join(str(i) for i in ids) if ids else "-"
+
+
+def _print_actions(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(
+        "when", "actor", "action", "outcome", "code", "result job", title="operator actions"
+    )
+    for a in rows:
+        table.add_row(
+            a["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            a["actor"],
+            a["action"],
+            a["outcome"],
+            a["code"] or "",
+            str(a["result_job_id"] or ""),
+        )
+    console.print(table)

@@ -28,6 +28,7 @@ from catalog_lib.loading import ChunkResult
 from catalog_lib.records import PARSER_VERSION
 from catalog_lib.settings import get_settings
 from catalog_lib.storage import ObjectVersion
+from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
 CACHE_EXPIRATION = timedelta(days=7)
@@ -181,6 +182,7 @@ def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
 )
 def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     """Ingest one job's object: every chunk exactly once, then apply, aggregate, reconcile."""
+    configure_flow_observability()
     logger = get_run_logger()
     rt = get_runtime()
     run_id = current_flow_run.id

@@ -1,0 +1,68 @@
+"""Scheduled maintenance flows: `retention-sweep` (daily 09:00 UTC) and `catalog-audit`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+
+from catalog_lib.audit import thresholds_from_settings
+from catalog_lib.audit_store import run_audit
+from catalog_lib.retention import RetentionPolicy, sweep_invalid_logs
+from catalog_lib.settings import get_settings
+from flows.run_logs import configure_flow_observability
+from flows.runtime import get_runtime
+
+
+@task(name="sweep-invalid-logs")
+def sweep_task(policy: RetentionPolicy, dry_run: bool) -> dict[str, Any]:
+    """Delete (or count) rejected rows older than the cutoff, in bounded batches."""
+    return sweep_invalid_logs(get_runtime().database_url, policy, dry_run=dry_run).to_json()
+
+
+@task(name="audit-catalog")
+def audit_task(source: str | None) -> dict[str, Any]:
+    """Audit every source (or one) and store snapshots and flags."""
+    thresholds = thresholds_from_settings(get_settings())
+    return run_audit(get_runtime().database_url, thresholds, source=source).to_json()
+
+
+@flow(name="retention-sweep")
+def retention_sweep(
+    retention_days: int | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Prune `invalid_item_logs` older than the retention period (settings when unset)."""
+    configure_flow_observability()
+    settings = get_settings()
+    policy = RetentionPolicy(
+        retention_days=retention_days or settings.retention_days,
+        batch_size=batch_size or settings.retention_batch_size,
+        max_batches=max_batches or settings.retention_max_batches,
+    )
+    result = sweep_task(policy, dry_run)
+    create_table_artifact(
+        [{k: v for k, v in result.items() if k != "cutoff"}],
+        key="retention-sweep",
+        description=f"Rejected rows older than {result['cutoff']}",
+    )
+    return result
+
+
+@flow(name="catalog-audit")
+def catalog_audit(source: str | None = None) -> dict[str, Any]:
+    """Audit catalog quality per source; flags are stored with their history."""
+    configure_flow_observability()
+    report = audit_task(source)
+    create_table_artifact(
+        [
+            {"source": s["source"], "total_items": s["total_items"], "flags": ", ".join(s["flags"])}
+            for s in report["sources"]
+        ],
+        key="catalog-audit",
+        description="Catalog audit flags per source",
+    )
+    return report
