@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg.rows import dict_row
 
-from catalog_lib.errors import ConfigurationError, DatabaseError
+from catalog_lib.errors import ConfigurationError, DatabaseError, DatabaseQueryError
 from catalog_lib.pgserver import EmbeddedPostgres
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -84,10 +84,11 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[st
 
 @contextmanager
 def database_errors() -> Iterator[None]:
-    """Translate driver errors a retry can fix into DatabaseError (transient), once, here.
+    """Translate driver errors into the error tree, once, here.
 
-    Conflicts (serialization failure, deadlock) and lost connections are transient. The
-    driver's message is dropped: server messages can quote row values.
+    Conflicts (serialization failure, deadlock) and lost connections are transient; any other
+    driver error is terminal. The driver's message is always dropped: server messages can
+    quote row values ("Failing row contains ..."), and orchestrators log exception text.
     """
     try:
         yield
@@ -96,6 +97,10 @@ def database_errors() -> Iterator[None]:
     except psycopg.OperationalError as exc:
         raise DatabaseError(
             "database connection failed", error_name=type(exc).__name__, sqlstate=exc.sqlstate
+        ) from None
+    except psycopg.Error as exc:
+        raise DatabaseQueryError(
+            "database statement failed", error_name=type(exc).__name__, sqlstate=exc.sqlstate
         ) from None
 
 

@@ -96,3 +96,9 @@ class StorageAccessError(TerminalError):
     """Object storage refused the request: permission denied or invalid credentials."""
 
     kind = "storage_access_denied"
+
+
+class DatabaseQueryError(TerminalError):
+    """A database statement failed in a way a retry cannot fix (constraint, type, syntax)."""
+
+    kind = "database_error"

@@ -92,13 +92,13 @@ def request_ingest(
         scraper_revision=scraper_revision,
         chunk_size=chunk_size or rt.chunk_size,
     )
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         return jobs.trigger_ingest(conn, request)
 
 
 def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> dict[str, Any]:
     """Move the job to running; refuse when it is not pending (or its own re-run)."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
@@ -120,7 +120,7 @@ def _job_version(job: dict[str, Any]) -> ObjectVersion:
 
 def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
     """Plan record-aligned chunks of the job's object version (one streaming read)."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
@@ -224,7 +224,7 @@ def aggregate_job(
     rt: Runtime, job_id: uuid.UUID, *, expected_records: int, expected_chunks: int
 ) -> jobs.JobTotals:
     """Sum the ledger into the job; every planned chunk must be completed exactly once."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         row = conn.execute(
             "SELECT count(*) AS n FROM etl_job_chunks WHERE job_id = %s AND phase = %s "
             "AND status = 'completed'",
@@ -246,7 +246,7 @@ def aggregate_job(
 
 def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
     """Count the source's logical records with DuckDB and store the delta against the job."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise LookupError(f"job {job_id} does not exist")
@@ -276,7 +276,7 @@ def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
 
 def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
     """running → completed (guarded); staged rows are dropped in the same transaction."""
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         return jobs.finalize_completed(conn, job_id)
 
 
@@ -294,7 +294,7 @@ def end_job(
     A job this call moved to `failed` is logged as `etl.job.failed` at ERROR (hence a Sentry
     event tagged with the job and its source).
     """
-    with connect(rt.database_url) as conn:
+    with database_errors(), connect(rt.database_url) as conn:
         ended = jobs.mark_ended(
             conn,
             job_id,

@@ -19,7 +19,7 @@ from catalog_lib.db import (
     to_sqlalchemy_url,
     upgrade_schema,
 )
-from catalog_lib.errors import ConfigurationError, DatabaseError
+from catalog_lib.errors import ConfigurationError, DatabaseError, DatabaseQueryError
 
 pytestmark = pytest.mark.postgres
 
@@ -192,8 +192,13 @@ def test_lost_connections_and_conflicts_become_transient(db_url: str) -> None:
         assert caught.value.fields["sqlstate"] == "40001"
         assert "secret" not in str(caught.value)  # server text never reaches the message
         conn.rollback()
-        with pytest.raises(psycopg.errors.UniqueViolation), database_errors():
-            conn.execute("DO $$ BEGIN RAISE EXCEPTION 'dup' USING ERRCODE = '23505'; END $$")
+        with pytest.raises(DatabaseQueryError) as terminal, database_errors():
+            conn.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'Failing row contains (secret)' "
+                "USING ERRCODE = '23505'; END $$"
+            )
+        assert terminal.value.fields["sqlstate"] == "23505"
+        assert "secret" not in str(terminal.value) and terminal.value.__cause__ is None
 
 
 @pytest.mark.parametrize(
