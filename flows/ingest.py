@@ -45,6 +45,16 @@ def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) ->
     return False
 
 
+# Every task retries transient errors only, with jittered exponential backoff; the configured
+# retry count and backoff base are applied per run by `_with_retry_policy`.
+TRANSIENT_RETRIES: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(2),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _is_transient,
+}
+
+
 def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """(job, ETag, byte range, parser version): a finished chunk is never recomputed."""
     spec: ChunkSpec = parameters["spec"]
@@ -57,9 +67,7 @@ def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
 
 @task(
     name="plan-chunks",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_condition_fn=_is_transient,
+    **TRANSIENT_RETRIES,
 )
 def plan_task(job_id: str) -> pipeline.PlannedJob:
     """HEAD the object and plan record-aligned chunks."""
@@ -68,10 +76,7 @@ def plan_task(job_id: str) -> pipeline.PlannedJob:
 
 @task(
     name="load-chunk",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_is_transient,
+    **TRANSIENT_RETRIES,
     cache_key_fn=_chunk_cache_key,
     cache_expiration=CACHE_EXPIRATION,
     persist_result=True,
@@ -83,10 +88,7 @@ def chunk_task(job_id: str, version: ObjectVersion, header: bytes, spec: ChunkSp
 
 @task(
     name="apply-partition",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_is_transient,
+    **TRANSIENT_RETRIES,
 )
 def apply_task(
     job_id: str, partition: int, partitions: int, source_version: datetime
@@ -99,9 +101,7 @@ def apply_task(
 
 @task(
     name="aggregate",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_condition_fn=_is_transient,
+    **TRANSIENT_RETRIES,
 )
 def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> JobTotals:
     """Sum the ledger into the job row and check it covers the plan."""
@@ -115,9 +115,7 @@ def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> 
 
 @task(
     name="reconcile",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(2),
-    retry_condition_fn=_is_transient,
+    **TRANSIENT_RETRIES,
 )
 def reconcile_task(job_id: str) -> pipeline.ReconcileReport:
     """Count the source's logical records with DuckDB and store the delta."""
