@@ -140,12 +140,19 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 _replaced: list[logging.Handler] = []
 
 
-def configure_logging(*, json: bool = True, level: str | int = "INFO") -> logging.Handler:
+def configure_logging(
+    *, json: bool = True, level: str | int = "INFO", console_level: str | int | None = None
+) -> logging.Handler:
     """Send every log record to stderr as one JSON (or text) line; for entry points only.
 
     Idempotent: a handler installed earlier by this function is replaced. Other console
     handlers on the root logger (e.g. Prefect's) are removed so each event is written once;
     handlers writing elsewhere (files, test capture, Prefect's API) stay.
+
+    Args:
+        json: one JSON object per line (else plain text).
+        level: the level of the product's loggers (what reaches Sentry and Prefect run logs).
+        console_level: the stderr handler's level; defaults to `level`.
 
     Returns:
         The installed handler.
@@ -159,7 +166,7 @@ def configure_logging(*, json: bool = True, level: str | int = "INFO") -> loggin
             _replaced.append(handler)
     handler = StderrHandler()
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
-    handler.setLevel(level)
+    handler.setLevel(level if console_level is None else console_level)
     handler.addFilter(_product_or_warning)
     root.addHandler(handler)
     for name in PRODUCT_LOGGERS:
