@@ -102,3 +102,30 @@ class DatabaseQueryError(TerminalError):
     """A database statement failed in a way a retry cannot fix (constraint, type, syntax)."""
 
     kind = "database_error"
+
+
+class SignatureError(TerminalError):
+    """A signed request's signature or timestamp is missing, malformed, stale or wrong.
+
+    `reason` is a stable code for responses and logs: `signature_missing`,
+    `signature_malformed`, `timestamp_stale`, `timestamp_in_future`, `signature_mismatch`.
+    """
+
+    kind = "invalid_signature"
+
+    def __init__(self, message: str, *, reason: str, **fields: object) -> None:
+        self.reason = reason
+        super().__init__(message, reason=reason, **fields)
+
+
+class InvalidRequestError(TerminalError):
+    """A trigger request (webhook body, storage event) is well formed JSON but not acceptable.
+
+    `code` is a stable code for responses and logs (e.g. `bucket_mismatch`, `invalid_source`).
+    """
+
+    kind = "invalid_request"
+
+    def __init__(self, message: str, *, code: str, **fields: object) -> None:
+        self.code = code
+        super().__init__(message, code=code, **fields)

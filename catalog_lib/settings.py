@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from catalog_lib.chunking import parse_size
+from catalog_lib.signing import parse_secrets
 
 DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024
 
@@ -127,6 +128,21 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL binaries for the embedded server (default: the pinned package).",
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret(s) of the scraper webhook's HMAC-SHA256 signatures; "
+        "comma-separated to keep several active during a rotation (the first one signs). "
+        "Unset: the webhook refuses to start.",
+    )
+    webhook_max_body_bytes: int = Field(
+        default=65_536, ge=1, description="Largest webhook request body accepted (bytes)."
+    )
+    webhook_host: str = Field(
+        default="127.0.0.1", description="Address `catalog-etl webhook` listens on."
+    )
+    webhook_port: int = Field(
+        default=8787, ge=0, le=65_535, description="Port of the webhook (0: a free port)."
+    )
 
     @field_validator("audit_low_price_allowlist", mode="before")
     @classmethod
@@ -144,6 +160,12 @@ class Settings(BaseSettings):
         if isinstance(value, str | int):
             return parse_size(value)
         raise ValueError("chunk_size must be a size such as 16MiB")
+
+    def webhook_secrets(self) -> list[str]:
+        """The active webhook secrets, newest (signing) first; empty when unset."""
+        if self.webhook_secret is None:
+            return []
+        return parse_secrets(self.webhook_secret.get_secret_value())
 
     @property
     def state_dir(self) -> Path:
