@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from catalog_lib.db import get_schema_status, resolve_database, upgrade_schema
@@ -11,8 +13,10 @@ from flows.cli_actions import reconcile, repair, retry
 from flows.cli_demo import demo
 from flows.cli_jobs import ingest, job_app, jobs
 from flows.cli_maintenance import audit_app, retention
-from flows.cli_stack import down, status
+from flows.cli_serve import serve
+from flows.cli_stack import down, status, up
 from flows.cli_support import JSON_OPTION, emit, handle_errors, load_settings
+from flows.cli_webhook import webhook_app
 
 app = typer.Typer(
     name="catalog-etl",
@@ -29,12 +33,15 @@ app.command("ingest")(ingest)
 app.command("jobs")(jobs)
 app.command("status")(status)
 app.command("down")(down)
+app.command("up")(up)
+app.command("serve")(serve)
 app.command("retry")(retry)
 app.command("repair")(repair)
 app.command("reconcile")(reconcile)
 app.add_typer(job_app, name="job")
 app.command("retention")(retention)
 app.add_typer(audit_app, name="audit")
+app.add_typer(webhook_app, name="webhook")
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
@@ -178,5 +185,5 @@ def main() -> None:
 
     # Invalid settings are reported by the command itself (exit 2).
     with suppress(ValidationError):
-        configure_observability(get_settings())
+        configure_observability(get_settings(), interactive=sys.stderr.isatty())
     app()

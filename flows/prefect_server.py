@@ -40,7 +40,8 @@ def _paths(state_dir: Path) -> tuple[Path, Path, Path]:
     return home, state_dir / "run" / "prefect-server.json", state_dir / "logs" / "prefect.log"
 
 
-def _is_alive(pid: int) -> bool:
+def is_process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (an exited child of ours is reaped, not counted)."""
     # Reap it if it is our own exited child, so a zombie does not count as running.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
@@ -75,7 +76,7 @@ def read_managed_server(state_dir: Path) -> PrefectServer | None:
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     pid = int(info["pid"])
-    if not _is_alive(pid):
+    if not is_process_alive(pid):
         return None
     return PrefectServer(api_url=info["api_url"], ui_url=info["ui_url"], pid=pid, managed=True)
 
@@ -161,9 +162,9 @@ def stop_prefect_server(state_dir: Path, *, timeout_s: float = 20.0) -> bool:
     # The server was started in its own session: stop the whole group (uvicorn workers too).
     os.killpg(server.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while _is_alive(server.pid) and time.monotonic() < deadline:
+    while is_process_alive(server.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    if _is_alive(server.pid):
+    if is_process_alive(server.pid):
         os.killpg(server.pid, signal.SIGKILL)
     record.unlink(missing_ok=True)
     return True

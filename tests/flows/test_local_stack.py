@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flows.prefect_server import ensure_prefect_server, is_healthy, read_managed_server
@@ -50,13 +51,21 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
     assert status["postgres"]["running"] and not status["postgres"]["external"]
 
     down = run_cli(stack_home, "down", "--json")
-    assert json.loads(down.stdout) == {"prefect_stopped": True, "postgres_stopped": True}
+    assert json.loads(down.stdout) == {
+        "serve_stopped": False,
+        "prefect_stopped": True,
+        "postgres_stopped": True,
+    }
     assert not _alive(first.pid)
     assert read_managed_server(state) is None
     after = json.loads(run_cli(stack_home, "status", "--json").stdout)
     assert not after["prefect"]["running"] and not after["postgres"]["running"]
     again_down = json.loads(run_cli(stack_home, "down", "--json").stdout)
-    assert again_down == {"prefect_stopped": False, "postgres_stopped": False}
+    assert again_down == {
+        "serve_stopped": False,
+        "prefect_stopped": False,
+        "postgres_stopped": False,
+    }
 
 
 def test_external_prefect_api_is_used_as_is(
@@ -66,3 +75,50 @@ def test_external_prefect_api_is_used_as_is(
     server = ensure_prefect_server(Path(stack_home.env["CATALOG_HOME"]))
     assert (server.api_url, server.managed, server.pid) == ("http://127.0.0.1:9/api", False, None)
     assert read_managed_server(Path(stack_home.env["CATALOG_HOME"])) is None
+
+
+def _processes_of(home: Path) -> list[int]:
+    """Live processes (not zombies) whose command line or environment mentions `home`."""
+    needle = str(home).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in seen:
+            found.append(int(entry.name))
+    return found
+
+
+def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
+    home = Path(stack_home.env["CATALOG_HOME"]).resolve()
+    result = run_cli(stack_home, "up", "--json")
+    assert result.returncode == 0, (result.stdout, result.stderr[-3000:])
+    up = json.loads(result.stdout)
+    for key in ("prefect_api", "prefect_ui", "webhook"):
+        assert up[key].startswith("http://127.0.0.1:"), up
+    assert httpx.get(f"{up['webhook']}/healthz", timeout=5).status_code == 200
+    assert not up["reused"]
+    assert (home / "run" / "serve.json").is_file() and (home / "logs" / "serve.log").is_file()
+
+    again = json.loads(run_cli(stack_home, "up", "--json").stdout)
+    assert again["reused"] and again["serve_pid"] == up["serve_pid"]
+    assert again["webhook"] == up["webhook"]
+
+    status = json.loads(run_cli(stack_home, "status", "--json").stdout)
+    assert status["serve"]["running"] and status["serve"]["webhook_healthy"]
+    assert status["serve"]["pid"] == up["serve_pid"]
+    assert status["prefect"]["healthy"] and status["postgres"]["running"]
+    pids = [up["serve_pid"], status["prefect"]["pid"], status["postgres"]["pid"]]
+    assert set(_processes_of(home)) >= set(pids)
+
+    down = json.loads(run_cli(stack_home, "down", "--json").stdout)
+    assert down == {"serve_stopped": True, "prefect_stopped": True, "postgres_stopped": True}
+    assert [pid for pid in pids if _alive(pid)] == []
+    assert _processes_of(home) == []
+    after = json.loads(run_cli(stack_home, "status", "--json").stdout)
+    assert not any(after[name]["running"] for name in ("serve", "prefect", "postgres"))
