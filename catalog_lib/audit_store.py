@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,8 +19,7 @@ import psycopg
 from catalog_lib.audit import NULL_FIELDS, AuditThresholds, SourceStats, evaluate_flags
 from catalog_lib.db import connect, load_query
 from catalog_lib.errors import CatalogError
-from catalog_lib.logs import describe_error
-from catalog_lib.retention import finish_maintenance_run, start_maintenance_run
+from catalog_lib.maintenance_runs import recorded_run
 
 log = logging.getLogger(__name__)
 
@@ -103,24 +101,11 @@ def run_audit(
     database_url: str, thresholds: AuditThresholds, *, source: str | None = None
 ) -> AuditReport:
     """Audit every source (or one), store a snapshot and flags per source, record the run."""
-    started = time.monotonic()
-    with connect(database_url) as conn:
-        run_id = start_maintenance_run(conn, AUDIT_KIND, {"source": source})
-        try:
-            report = _audit(conn, thresholds, source)
-        except Exception as exc:
-            finish_maintenance_run(
-                conn,
-                run_id,
-                status="failed",
-                started=started,
-                error_message=describe_error(exc)["error_message"],
-            )
-            log.error(
-                "catalog audit failed",
-                extra={"event": "audit.failed", "run_id": run_id, **describe_error(exc)},
-            )
-            raise
+    with (
+        connect(database_url) as conn,
+        recorded_run(conn, AUDIT_KIND, {"source": source}, failure_event="audit.failed") as run,
+    ):
+        report = _audit(conn, thresholds, source)
         summary = {
             "sources": len(report.sources),
             "flags": sum(len(s["flags"]) for s in report.sources),
@@ -128,7 +113,8 @@ def run_audit(
                 1 for s in report.sources for f in s["flag_details"] if f["state"] == "open"
             ),
         }
-        finish_maintenance_run(conn, run_id, status="succeeded", started=started, result=summary)
+        run.result = summary
+    run_id = run.id
     log.info(
         "catalog audit finished", extra={"event": "audit.completed", "run_id": run_id, **summary}
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.db import connect, load_query
-from catalog_lib.logs import describe_error
+from catalog_lib.maintenance_runs import recorded_run
 
 log = logging.getLogger(__name__)
 
@@ -62,31 +60,15 @@ def sweep_invalid_logs(
     Each batch is its own short transaction. The run is stored in `maintenance_runs`
     (running → succeeded/failed, parameters, result, duration).
     """
-    started = time.monotonic()
     parameters = {**asdict(policy), "dry_run": dry_run}
-    with connect(database_url, autocommit=True) as conn:
-        run_id = start_maintenance_run(conn, RETENTION_KIND, parameters)
-        try:
-            cutoff = _cutoff(conn, policy.retention_days)
-            sweep = _dry_run if dry_run else _sweep
-            result = sweep(conn, policy, cutoff)
-        except Exception as exc:
-            finish_maintenance_run(
-                conn,
-                run_id,
-                status="failed",
-                started=started,
-                error_message=describe_error(exc)["error_message"],
-            )
-            log.error(
-                "retention sweep failed",
-                extra={"event": "retention.failed", "run_id": run_id, **describe_error(exc)},
-            )
-            raise
-        result = RetentionResult(**{**asdict(result), "run_id": run_id})
-        finish_maintenance_run(
-            conn, run_id, status="succeeded", started=started, result=result.to_json()
-        )
+    with (
+        connect(database_url, autocommit=True) as conn,
+        recorded_run(conn, RETENTION_KIND, parameters, failure_event="retention.failed") as run,
+    ):
+        cutoff = _cutoff(conn, policy.retention_days)
+        sweep = _dry_run if dry_run else _sweep
+        result = RetentionResult(**{**asdict(sweep(conn, policy, cutoff)), "run_id": run.id})
+        run.result = result.to_json()
     _log_result(result)
     return result
 
@@ -159,40 +141,3 @@ def _log_result(result: RetentionResult) -> None:
             "rows older than the cutoff remain; the next run continues",
             extra={"event": "retention.capped", **fields},
         )
-
-
-def start_maintenance_run(
-    conn: psycopg.Connection[Any], kind: str, parameters: dict[str, Any]
-) -> int:
-    """Insert a `running` maintenance run and return its id (committed at once)."""
-    row = conn.execute(
-        load_query("maintenance_run_start"),
-        {"kind": kind, "parameters": json.dumps(parameters)},
-    ).fetchone()
-    conn.commit()
-    assert row is not None
-    return int(row["id"])
-
-
-def finish_maintenance_run(
-    conn: psycopg.Connection[Any],
-    run_id: int,
-    *,
-    status: str,
-    started: float,
-    result: dict[str, Any] | None = None,
-    error_message: str | None = None,
-) -> None:
-    """Close a maintenance run as succeeded or failed with its result and duration."""
-    conn.rollback()
-    conn.execute(
-        load_query("maintenance_run_finish"),
-        {
-            "id": run_id,
-            "status": status,
-            "duration_ms": round((time.monotonic() - started) * 1000),
-            "result": json.dumps(result) if result is not None else None,
-            "error_message": error_message,
-        },
-    )
-    conn.commit()

@@ -10,22 +10,20 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
+import psycopg
 import typer
-from rich.console import Console
 
 from catalog_lib import pipeline
 from catalog_lib.actions import ActionKind
 from catalog_lib.db import connect
 from catalog_lib.jobs import list_successors
-from catalog_lib.reports import get_job_detail, get_job_progress
+from catalog_lib.reports import get_job_detail
 from catalog_lib.settings import get_settings
-from flows.cli_jobs import _runtime_ready
+from flows.cli_jobs import runtime_ready
+from flows.cli_progress import JobLocator, chunk_progress
 from flows.cli_support import JSON_OPTION, ExitCode, emit, handle_errors, load_settings
 from flows.prefect_server import use_prefect_server
 
@@ -102,7 +100,7 @@ def _act(
 ) -> None:
     load_settings(as_json)
     with handle_errors(as_json):
-        rt = _runtime_ready()
+        rt = runtime_ready()
         document = _run_action_flow(
             rt,
             kind,
@@ -133,7 +131,13 @@ def _run_action_flow(
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     from flows.actions import ACTION_FLOWS  # imported late: prefect costs seconds
 
-    with _successor_progress(rt, job_id, enabled=show_progress and kind != ActionKind.RECONCILE):
+    enabled = show_progress and kind != ActionKind.RECONCILE
+    with chunk_progress(
+        rt.database_url,
+        f"{kind} of {str(job_id)[:8]}",
+        _running_successor(job_id),
+        enabled=enabled,
+    ):
         state = ACTION_FLOWS[kind](
             job_id=str(job_id),
             actor=actor,
@@ -146,42 +150,14 @@ def _run_action_flow(
     return document
 
 
-@contextmanager
-def _successor_progress(
-    rt: pipeline.Runtime, job_id: uuid.UUID, *, enabled: bool
-) -> Iterator[None]:
-    """Show the chunk progress of the job that the action creates, read from the ledger."""
-    if not enabled:
-        yield
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+def _running_successor(job_id: uuid.UUID) -> JobLocator:
+    """Find the job an action created for `job_id` once it runs."""
 
-    done = threading.Event()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("chunks"),
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task(f"job {str(job_id)[:8]}", total=None)
+    def locate(conn: psycopg.Connection[Any]) -> uuid.UUID | None:
+        live = [s for s in list_successors(conn, job_id) if s["status"] == "running"]
+        return live[0]["id"] if live else None
 
-        def poll() -> None:
-            with connect(rt.database_url, autocommit=True) as conn:
-                while not done.wait(0.5):
-                    live = [s for s in list_successors(conn, job_id) if s["status"] == "running"]
-                    if live:
-                        completed, total = get_job_progress(conn, live[0]["id"])
-                        if total:
-                            bar.update(task, total=total, completed=completed)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        try:
-            yield
-        finally:
-            done.set()
-            poller.join(timeout=2)
+    return locate
 
 
 def _print_action(doc: dict[str, Any]) -> None:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from catalog_lib import pipeline
@@ -20,8 +16,9 @@ from catalog_lib.chunking import parse_size
 from catalog_lib.db import connect, get_schema_status, resolve_database
 from catalog_lib.errors import CatalogError, ConfigurationError
 from catalog_lib.jobs import JobStatus, validate_source
-from catalog_lib.reports import get_job_detail, get_job_progress, list_jobs
+from catalog_lib.reports import get_job_detail, list_jobs
 from catalog_lib.settings import get_settings
+from flows.cli_progress import chunk_progress
 from flows.cli_support import (
     JSON_OPTION,
     ExitCode,
@@ -56,7 +53,7 @@ def _database_ready() -> str:
     return _require_current_schema(target.url)
 
 
-def _runtime_ready() -> pipeline.Runtime:
+def runtime_ready() -> pipeline.Runtime:
     """The full runtime, refusing to work on a database whose schema is not current."""
     rt = get_runtime()
     _require_current_schema(rt.database_url)
@@ -87,7 +84,7 @@ def ingest(
     except ValueError as exc:
         fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="usage")
     with handle_errors(as_json):
-        rt = _runtime_ready()
+        rt = runtime_ready()
         outcomes = [
             ingest_one(rt, source, uri, scraper_revision, size, show_progress=not as_json)
             for uri in uris
@@ -141,43 +138,9 @@ def _run_flow(rt: pipeline.Runtime, job_id: uuid.UUID, *, label: str, show_progr
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     from flows.ingest import configured_flow  # imported late: prefect costs seconds
 
-    with _progress(rt, job_id, label, enabled=show_progress and sys.stderr.isatty()):
+    enabled = show_progress and sys.stderr.isatty()
+    with chunk_progress(rt.database_url, label, lambda _conn: job_id, enabled=enabled):
         configured_flow()(job_id=str(job_id), label=label, return_state=True)
-
-
-@contextmanager
-def _progress(
-    rt: pipeline.Runtime, job_id: uuid.UUID, label: str, *, enabled: bool
-) -> Iterator[None]:
-    """Show chunk progress read from the ledger while the flow runs."""
-    if not enabled:
-        yield
-        return
-    done = threading.Event()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("chunks"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def poll() -> None:
-            with connect(rt.database_url, autocommit=True) as conn:
-                while not done.wait(0.5):
-                    completed, total = get_job_progress(conn, job_id)
-                    if total:
-                        bar.update(task, total=total, completed=completed)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        try:
-            yield
-        finally:
-            done.set()
-            poller.join(timeout=2)
 
 
 def _print_ingest(documents: list[dict[str, Any]]) -> None:
