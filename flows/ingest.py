@@ -175,7 +175,7 @@ def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     on_failure=[_on_failure],
     on_crashed=[_on_failure],
     on_cancellation=[_on_cancellation],
-    task_runner=_thread_pool(4),
+    task_runner=_thread_pool(16),
     persist_result=True,
 )
 def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
@@ -225,21 +225,32 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
 
 
 def _load_chunks(job_id: str, planned: pipeline.PlannedJob) -> list[ChunkResult]:
-    """Submit one task per chunk (bounded by the task runner) and advance a progress artifact."""
+    """Run one task per chunk, at most CATALOG_CHUNK_CONCURRENCY at a time, with progress.
+
+    The window is kept here, not only by the task runner's size, so the setting also bounds
+    deployment runs (whose task runner is fixed when the flow is defined).
+    """
     progress: uuid.UUID = create_progress_artifact(  # type: ignore[assignment]
         0.0, key=f"ingest-progress-{job_id}", description="chunks loaded"
     )
-    futures = [
-        _with_retry_policy(chunk_task)
-        .with_options(task_run_name=spec.label())
-        .submit(job_id, planned.version, planned.header, spec)
-        for spec in planned.chunks
-    ]
+    task = _with_retry_policy(chunk_task)
+    waiting = list(planned.chunks)
+    in_flight: list[Any] = []
     results: list[ChunkResult] = []
-    for future in as_completed(futures):
-        results.append(future.result())
-        update_progress_artifact(progress, 100.0 * len(results) / max(len(futures), 1))
-    if not futures:
+    window = get_settings().chunk_concurrency
+    while waiting or in_flight:
+        while waiting and len(in_flight) < window:
+            spec = waiting.pop(0)
+            in_flight.append(
+                task.with_options(task_run_name=spec.label()).submit(
+                    job_id, planned.version, planned.header, spec
+                )
+            )
+        finished = next(as_completed(in_flight))
+        in_flight.remove(finished)
+        results.append(finished.result())
+        update_progress_artifact(progress, 100.0 * len(results) / len(planned.chunks))
+    if not planned.chunks:
         update_progress_artifact(progress, 100.0)
     return results
 

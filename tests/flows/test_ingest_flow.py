@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import uuid
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,22 @@ def test_rerun_of_a_failed_flow_run_resumes_from_the_ledger(
     assert ledger[2]["attempts"] == 2
     job = job_row(get_runtime().database_url, job_id)
     assert (job["status"], job["total_processed"], job["reconcile_delta"]) == ("completed", 60, 0)
+
+
+def test_chunk_concurrency_setting_bounds_the_chunk_tasks(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog_lib.settings import get_settings
+
+    monkeypatch.setenv("CATALOG_CHUNK_CONCURRENCY", "1")
+    get_settings.cache_clear()
+    job_id = _trigger("a.csv", to_csv(_rows(60)))
+    # The flow as deployed (not configured_flow): the bound must hold there too.
+    assert ingest_module.ingest_catalog(job_id=str(job_id), return_state=True).is_completed()
+    run_id = job_row(get_runtime().database_url, job_id)["flow_run_id"]
+    chunks = sorted(
+        (t for t in _task_runs(run_id) if t.name.startswith("chunk")), key=lambda t: t.start_time
+    )
+    assert len(chunks) > 2
+    for earlier, later in itertools.pairwise(chunks):
+        assert earlier.end_time <= later.start_time
