@@ -134,7 +134,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     @stream.setter
     def stream(self, value: TextIO) -> None:
-        pass
+        """Ignored: the handler always writes to whatever `sys.stderr` is at the time."""
 
 
 _replaced: list[logging.Handler] = []

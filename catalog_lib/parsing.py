@@ -7,6 +7,7 @@ input and none of them logs cell content (rows may hold personal data).
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import math
 import re
@@ -372,21 +373,16 @@ def parse_jsonish(cell: str) -> Any | None:
     text = cell.strip(JS_WHITESPACE)
     if text in _EMPTY_JSONISH:
         return None
+    # Each step that cannot read the cell falls through to the next, more lenient one.
     if text[1:2] != "'" or text[0] not in "[{":  # `{'`/`['` is never JSON: skip to repr paths
-        try:
+        with contextlib.suppress(ValueError, RecursionError):
             return _loads(text)
-        except (ValueError, RecursionError):
-            pass
     if "'" in text and '"' not in text and "\\" not in text:
-        try:
+        with contextlib.suppress(ValueError, RecursionError):
             return _loads_simple_repr(text)
-        except (ValueError, RecursionError):
-            pass
     if "\\" not in text or all(c in _PY_ESCAPES for c in _ESCAPE_RE.findall(text)):
-        try:
+        with contextlib.suppress(*_LITERAL_EVAL_ERRORS):
             return _to_json_value(ast.literal_eval(text))
-        except _LITERAL_EVAL_ERRORS:
-            pass
     # Curly quotes are usually apostrophes inside text, so they are only straightened last.
     for candidate in (text, text.translate(_QUOTE_MAP)):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import hashlib
 import logging
 import os
@@ -569,12 +570,10 @@ def _is_transport_error(exc: BaseException) -> bool:
         asyncio.TimeoutError,
         OSError,
     )
-    try:
+    with contextlib.suppress(ImportError):  # aiohttp ships with s3fs; absent without S3 use
         import aiohttp
 
         transport += (aiohttp.ClientError,)
-    except ImportError:  # pragma: no cover - aiohttp ships with s3fs
-        pass
     return isinstance(exc, transport)
 
 
