@@ -53,31 +53,34 @@ def apply_partition(
     source_version: datetime,
     provider: EmbeddingProvider,
 ) -> ApplyResult:
-    """Merge, embed and upsert one SKU-hash partition of a job, exactly once."""
+    """Merge, embed and upsert one SKU-hash partition of a job, exactly once.
+
+    Embedding requests run before the write transaction, so a slow provider never holds it
+    open; the merge is recomputed inside it (staged rows do not change), and the ledger row is
+    locked there, so a partition completed meanwhile is skipped and nothing is applied twice.
+    """
     if not 0 <= partition < partitions:
         raise ValueError("partition must be in [0, partitions)")
     started_at = datetime.now(UTC)
+    vectors: list[_Vector] = []
+    failures = 0
+    if provider.enabled and not _is_completed(conn, job_id, partition):
+        with conn.transaction():
+            _merge_partition(conn, job_id, partition, partitions)
+            pending = _texts_to_embed(conn, provider, source_version)
+        vectors, failures = _embed(provider, pending, job_id)
     with conn.transaction():
         ledger = lock_ledger_row(conn, job_id, APPLY_PHASE, partition)
         if ledger["status"] == "completed":
             return ApplyResult(
                 partition, True, ledger["items_upserted"], ledger["embedding_failures"]
             )
-        conn.execute(
-            "CREATE TEMP TABLE _merged (sku text PRIMARY KEY, item jsonb NOT NULL) ON COMMIT DROP"
-        )
-        conn.execute(
-            load_query("merge_staged_partition"),
-            {"job_id": job_id, "partitions": partitions, "partition": partition},
-        )
+        _merge_partition(conn, job_id, partition, partitions)
         conn.execute(
             "CREATE TEMP TABLE _vectors ON COMMIT DROP AS SELECT sku, embedding, "
             "embedding_text_hash AS text_hash FROM catalog_items WITH NO DATA"
         )
-        failures = 0
-        if provider.enabled:
-            vectors, failures = _embed_changed(conn, provider, source_version, job_id)
-            _copy_vectors(conn, vectors)
+        _copy_vectors(conn, vectors)
         row = conn.execute(
             load_query("upsert_merged_items"), {"job_id": job_id, "source_version": source_version}
         ).fetchone()
@@ -99,13 +102,33 @@ def apply_partition(
     return ApplyResult(partition, False, upserted, failures)
 
 
-def _embed_changed(
-    conn: psycopg.Connection[Any],
-    provider: EmbeddingProvider,
-    source_version: datetime,
-    job_id: uuid.UUID,
-) -> tuple[list[_Vector], int]:
-    """Embed items whose text changed; a provider failure only drops that slice's vectors."""
+def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM etl_job_chunks WHERE job_id = %s AND phase = %s AND chunk_index = %s "
+        "AND status = 'completed'",
+        (job_id, APPLY_PHASE, partition),
+    ).fetchone()
+    conn.commit()
+    return row is not None
+
+
+def _merge_partition(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int, partitions: int
+) -> None:
+    """Fill the transaction's `_merged` table with the partition's merged items."""
+    conn.execute(
+        "CREATE TEMP TABLE _merged (sku text PRIMARY KEY, item jsonb NOT NULL) ON COMMIT DROP"
+    )
+    conn.execute(
+        load_query("merge_staged_partition"),
+        {"job_id": job_id, "partitions": partitions, "partition": partition},
+    )
+
+
+def _texts_to_embed(
+    conn: psycopg.Connection[Any], provider: EmbeddingProvider, source_version: datetime
+) -> list[tuple[str, str, str]]:
+    """(sku, text, hash) of merged items whose embedding text differs from the stored one."""
     pending: list[tuple[str, str, str]] = []
     for row in conn.execute(
         load_query("list_items_to_embed"), {"source_version": source_version}
@@ -114,6 +137,13 @@ def _embed_changed(
         text_hash = hash_embedding_text(text, model=provider.name)
         if text and text_hash != row["stored_hash"]:
             pending.append((row["sku"], text, text_hash))
+    return pending
+
+
+def _embed(
+    provider: EmbeddingProvider, pending: list[tuple[str, str, str]], job_id: uuid.UUID
+) -> tuple[list[_Vector], int]:
+    """Embed in slices; a provider failure only drops that slice's vectors (counted)."""
     vectors: list[_Vector] = []
     failures = 0
     for start in range(0, len(pending), EMBED_SLICE):
