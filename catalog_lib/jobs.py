@@ -148,12 +148,7 @@ def mark_running(
 ) -> bool:
     """pending → running (or a re-run of the job's own flow run); False if not allowed."""
     row = conn.execute(
-        "UPDATE etl_jobs SET status = 'running', started_at = coalesce(started_at, now()), "
-        "completed_at = NULL, error_kind = NULL, error_message = NULL, "
-        "flow_run_id = coalesce(flow_run_id, %(run)s) "
-        "WHERE id = %(id)s AND (status = 'pending' OR (status IN ('running', 'failed') "
-        "AND flow_run_id IS NOT DISTINCT FROM %(run)s)) RETURNING id",
-        {"id": job_id, "run": flow_run_id},
+        load_query("job_mark_running"), {"id": job_id, "run": flow_run_id}
     ).fetchone()
     conn.commit()
     return row is not None
@@ -173,10 +168,13 @@ def set_plan(
     index, so a re-run with another count would skip SKUs that moved between partitions.
     """
     row = conn.execute(
-        "UPDATE etl_jobs SET chunks_total = %s, chunk_size = %s, "
-        "apply_partitions = coalesce(apply_partitions, %s) WHERE id = %s "
-        "RETURNING apply_partitions",
-        (chunks_total, chunk_size, apply_partitions, job_id),
+        load_query("job_set_plan"),
+        {
+            "chunks_total": chunks_total,
+            "chunk_size": chunk_size,
+            "apply_partitions": apply_partitions,
+            "id": job_id,
+        },
     ).fetchone()
     conn.commit()
     if row is None:
@@ -202,8 +200,7 @@ def record_reconcile(
 ) -> int:
     """Store the independent record count and return delta = verified − processed."""
     row = conn.execute(
-        "UPDATE etl_jobs SET verified_row_count = %(n)s, verified_at = %(at)s, "
-        "reconcile_delta = %(n)s - total_processed WHERE id = %(id)s RETURNING reconcile_delta",
+        load_query("job_record_reconcile"),
         {"n": verified_row_count, "at": verified_at, "id": job_id},
     ).fetchone()
     conn.commit()
@@ -215,11 +212,7 @@ def record_reconcile(
 def finalize_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
     """running → completed, dropping the job's staged rows; False if the job was not running."""
     with conn.transaction():
-        row = conn.execute(
-            "UPDATE etl_jobs SET status = 'completed', completed_at = now() "
-            "WHERE id = %s AND status = 'running' RETURNING id",
-            (job_id,),
-        ).fetchone()
+        row = conn.execute(load_query("job_finalize"), {"id": job_id}).fetchone()
         if row is not None:
             conn.execute("DELETE FROM etl_staged_items WHERE job_id = %s", (job_id,))
     return row is not None
@@ -242,11 +235,7 @@ def mark_ended(
     if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise ValueError("mark_ended only moves a job to failed or cancelled")
     row = conn.execute(
-        "UPDATE etl_jobs SET status = %(status)s, completed_at = now(), "
-        "error_kind = %(kind)s, error_message = %(message)s "
-        "WHERE id = %(id)s AND status IN ('pending', 'running') "
-        "AND (%(run)s::uuid IS NULL OR flow_run_id IS NULL OR flow_run_id = %(run)s::uuid) "
-        "RETURNING id",
+        load_query("job_mark_ended"),
         {
             "status": str(status),
             "kind": error_kind,

@@ -127,17 +127,18 @@ def lock_ledger_row(
     record_count: int | None = None,
 ) -> dict[str, Any]:
     """Insert-or-lock the ledger row of (job, phase, index) inside the caller's transaction."""
+    params = {"job_id": job_id, "phase": phase, "index": index}
     conn.execute(
-        "INSERT INTO etl_job_chunks (job_id, phase, chunk_index, byte_start, byte_end, "
-        "first_record, record_count, status, started_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, 'running', now()) ON CONFLICT DO NOTHING",
-        (job_id, phase, index, byte_start, byte_end, first_record, record_count),
+        load_query("lock_ledger_row"),
+        {
+            **params,
+            "byte_start": byte_start,
+            "byte_end": byte_end,
+            "first_record": first_record,
+            "record_count": record_count,
+        },
     )
-    row = conn.execute(
-        "SELECT * FROM etl_job_chunks WHERE job_id = %s AND phase = %s AND chunk_index = %s "
-        "FOR UPDATE",
-        (job_id, phase, index),
-    ).fetchone()
+    row = conn.execute(load_query("select_ledger_row_for_update"), params).fetchone()
     if row is None:
         raise LookupError("ledger row vanished while locked")
     return dict(row)

@@ -16,7 +16,7 @@ from typing import Any
 from catalog_lib import jobs
 from catalog_lib.applying import ApplyResult, apply_partition
 from catalog_lib.chunking import ChunkSpec, plan_chunks
-from catalog_lib.db import connect, database_errors
+from catalog_lib.db import connect, database_errors, load_query
 from catalog_lib.embeddings import EmbeddingProvider
 from catalog_lib.errors import CatalogError, MalformedCsvError, SourceChangedError
 from catalog_lib.loading import (
@@ -225,11 +225,7 @@ def aggregate_job(
 ) -> jobs.JobTotals:
     """Sum the ledger into the job; every planned chunk must be completed exactly once."""
     with database_errors(), connect(rt.database_url) as conn:
-        row = conn.execute(
-            "SELECT count(*) AS n FROM etl_job_chunks WHERE job_id = %s AND phase = %s "
-            "AND status = 'completed'",
-            (job_id, CHUNK_PHASE),
-        ).fetchone()
+        row = conn.execute(load_query("count_completed_chunks"), {"job_id": job_id}).fetchone()
         totals = jobs.aggregate_totals(conn, job_id)
     completed = int(row["n"]) if row else 0
     if completed != expected_chunks or totals.total_processed != expected_records:
