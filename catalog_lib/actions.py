@@ -194,13 +194,10 @@ def start_reingest(rt: Runtime, request: ActionRequest) -> ActionResult:
         raise ValueError("reconcile is not a re-ingest; use reconcile_source")
     try:
         with connect(rt.database_url, autocommit=True) as conn:
-            job = jobs.get_job(conn, request.job_id)
-            if job is None:
-                return _refuse(conn, request, None, _not_found(request.job_id))
-            live, refusal = _check(conn, rt.store, request, job)
-            if live is None or refusal is not None:
-                return _refuse(conn, request, job, refusal or _not_found(request.job_id))
-            return _create_job(conn, rt, request, job, live)
+            checked = _load_and_check(conn, rt.store, request)
+            if isinstance(checked, ActionResult):
+                return checked
+            return _create_job(conn, rt, request, *checked)
     except CatalogError as exc:
         return _record_error(rt, request, exc, ActionCode.ACTION_FAILED)
 
@@ -249,13 +246,10 @@ def reconcile_source(
         raise ValueError("reconcile_source handles reconcile requests only")
     try:
         with connect(rt.database_url, autocommit=True) as conn:
-            job = jobs.get_job(conn, request.job_id)
-            if job is None:
-                return _refuse(conn, request, None, _not_found(request.job_id))
-            live, refusal = _check(conn, rt.store, request, job)
-            if live is None or refusal is not None:
-                return _refuse(conn, request, job, refusal or _not_found(request.job_id))
-            return _reconcile(conn, rt, request, job, live, flow_run_id)
+            checked = _load_and_check(conn, rt.store, request)
+            if isinstance(checked, ActionResult):
+                return checked
+            return _reconcile(conn, rt, request, *checked, flow_run_id)
     except CatalogError as exc:
         return _record_error(rt, request, exc, ActionCode.RECONCILE_FAILED)
 
@@ -299,6 +293,19 @@ def _reconcile(
         delta=delta,
         verified_at=verified_at,
     )
+
+
+def _load_and_check(
+    conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest
+) -> tuple[dict[str, Any], ObjectVersion] | ActionResult:
+    """The target job and its live source version, or the recorded refusal."""
+    job = jobs.get_job(conn, request.job_id)
+    if job is None:
+        return _refuse(conn, request, None, _not_found(request.job_id))
+    live, refusal = _check(conn, store, request, job)
+    if live is None or refusal is not None:
+        return _refuse(conn, request, job, refusal or _not_found(request.job_id))
+    return job, live
 
 
 def _check(
