@@ -21,11 +21,11 @@ import psycopg
 from psycopg import sql
 
 from bench.catalog_csv import HEADER, build_csv
-from catalog_lib import pipeline
-from catalog_lib.chunking import MIB, plan_chunks
-from catalog_lib.db import upgrade_schema
-from catalog_lib.loading import parse_chunk
-from catalog_lib.pgserver import EmbeddedPostgres
+from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
+from catalog_lib.adapters.postgres import upgrade_schema
+from catalog_lib.ingest import steps
+from catalog_lib.rules.chunking import MIB, plan_chunks
+from catalog_lib.rules.rows import parse_chunk
 from tests.factories import ingest_file, local_runtime
 
 COPY_PIECE = MIB
@@ -89,7 +89,7 @@ def parse_only(data: bytes, chunk_size: int) -> tuple[float, float, int, int]:
 def timed_steps() -> Iterator[dict[str, float]]:
     """Wrap the pipeline's step functions so each call adds its wall time to a total."""
     totals: dict[str, float] = defaultdict(float)
-    originals = {name: getattr(pipeline, name) for name in STEPS}
+    originals = {name: getattr(steps, name) for name in STEPS}
 
     def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -102,12 +102,12 @@ def timed_steps() -> Iterator[dict[str, float]]:
         return timed
 
     for name, func in originals.items():
-        setattr(pipeline, name, wrap(name, func))
+        setattr(steps, name, wrap(name, func))
     try:
         yield totals
     finally:
         for name, func in originals.items():
-            setattr(pipeline, name, func)
+            setattr(steps, name, func)
 
 
 def full_pipeline(

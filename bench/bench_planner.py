@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench.catalog_csv import write_csv
-from catalog_lib.chunking import MIB, plan_chunks
-from catalog_lib.reconcile import count_records, count_records_stdlib
-from catalog_lib.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.counting import count_records, count_records_stdlib
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.rules.chunking import MIB, plan_chunks
 
 BLOCK = 8 * MIB
 

@@ -19,15 +19,15 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task, exponential_backoff
 
-from catalog_lib import pipeline
-from catalog_lib.applying import ApplyResult
-from catalog_lib.chunking import ChunkSpec
-from catalog_lib.errors import CatalogError, TransientError
-from catalog_lib.jobs import JobStatus, JobTotals
-from catalog_lib.loading import ChunkResult
-from catalog_lib.records import PARSER_VERSION
-from catalog_lib.settings import get_settings
-from catalog_lib.storage import ObjectVersion
+from catalog_lib.adapters.storage import ObjectVersion
+from catalog_lib.core.errors import CatalogError, TransientError
+from catalog_lib.core.settings import get_settings
+from catalog_lib.ingest import steps
+from catalog_lib.ingest.applying import ApplyResult
+from catalog_lib.ingest.jobs import JobStatus, JobTotals
+from catalog_lib.ingest.ledger import ChunkResult
+from catalog_lib.rules.chunking import ChunkSpec
+from catalog_lib.rules.records import PARSER_VERSION
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
@@ -69,9 +69,9 @@ def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
     name="plan-chunks",
     **TRANSIENT_RETRIES,
 )
-def plan_task(job_id: str) -> pipeline.PlannedJob:
+def plan_task(job_id: str) -> steps.PlannedJob:
     """HEAD the object and plan record-aligned chunks."""
-    return pipeline.plan_job(get_runtime(), uuid.UUID(job_id))
+    return steps.plan_job(get_runtime(), uuid.UUID(job_id))
 
 
 @task(
@@ -83,7 +83,7 @@ def plan_task(job_id: str) -> pipeline.PlannedJob:
 )
 def chunk_task(job_id: str, version: ObjectVersion, header: bytes, spec: ChunkSpec) -> ChunkResult:
     """Parse, validate and stage one chunk in one transaction (skipped if already done)."""
-    return pipeline.run_chunk(get_runtime(), uuid.UUID(job_id), version, header, spec)
+    return steps.run_chunk(get_runtime(), uuid.UUID(job_id), version, header, spec)
 
 
 @task(
@@ -94,7 +94,7 @@ def apply_task(
     job_id: str, partition: int, partitions: int, source_version: datetime
 ) -> ApplyResult:
     """Merge, embed and upsert one SKU-hash partition (skipped if already done)."""
-    return pipeline.run_apply_partition(
+    return steps.run_apply_partition(
         get_runtime(), uuid.UUID(job_id), partition, partitions, source_version
     )
 
@@ -105,7 +105,7 @@ def apply_task(
 )
 def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> JobTotals:
     """Sum the ledger into the job row and check it covers the plan."""
-    return pipeline.aggregate_job(
+    return steps.aggregate_job(
         get_runtime(),
         uuid.UUID(job_id),
         expected_records=expected_records,
@@ -117,9 +117,9 @@ def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> 
     name="reconcile",
     **TRANSIENT_RETRIES,
 )
-def reconcile_task(job_id: str) -> pipeline.ReconcileReport:
+def reconcile_task(job_id: str) -> steps.ReconcileReport:
     """Count the source's logical records with DuckDB and store the delta."""
-    return pipeline.reconcile_job(get_runtime(), uuid.UUID(job_id))
+    return steps.reconcile_job(get_runtime(), uuid.UUID(job_id))
 
 
 def _thread_pool(max_workers: int) -> Any:
@@ -140,7 +140,7 @@ def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
     kind, message = "cancelled", "the flow run was cancelled"
     if status is JobStatus.FAILED:
         kind, message = _describe_failure(state)
-    pipeline.end_job(
+    steps.end_job(
         get_runtime(),
         uuid.UUID(str(job_id)),
         status,
@@ -184,7 +184,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     rt = get_runtime()
     run_id = current_flow_run.id
-    job = pipeline.start_job(rt, uuid.UUID(job_id), uuid.UUID(run_id) if run_id else None)
+    job = steps.start_job(rt, uuid.UUID(job_id), uuid.UUID(run_id) if run_id else None)
     planned = plan_task(job_id)
     logger.info(
         "planned %d chunks (%d adopted from the superseded job)",
@@ -201,10 +201,8 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     applied = [f.result() for f in partitions]
     totals = aggregate_task(job_id, planned.record_count, len(planned.chunks))
     report = reconcile_task(job_id)
-    if not pipeline.finalize_job(rt, uuid.UUID(job_id)):
-        raise pipeline.JobNotRunnableError(
-            "job left the running state before finalize", job_id=job_id
-        )
+    if not steps.finalize_job(rt, uuid.UUID(job_id)):
+        raise steps.JobNotRunnableError("job left the running state before finalize", job_id=job_id)
     summary = {
         "job_id": job_id,
         "source": job["source"],
@@ -224,7 +222,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     return summary
 
 
-def _load_chunks(job_id: str, planned: pipeline.PlannedJob) -> list[ChunkResult]:
+def _load_chunks(job_id: str, planned: steps.PlannedJob) -> list[ChunkResult]:
     """Run one task per chunk, at most CATALOG_CHUNK_CONCURRENCY at a time, with progress.
 
     The window is kept here, not only by the task runner's size, so the setting also bounds

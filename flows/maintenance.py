@@ -7,10 +7,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from catalog_lib.audit import thresholds_from_settings
-from catalog_lib.audit_store import run_audit
-from catalog_lib.retention import RetentionPolicy, sweep_invalid_logs
-from catalog_lib.settings import get_settings
+from catalog_lib.core.settings import get_settings
+from catalog_lib.ops.audit import run_audit, thresholds_from_settings
+from catalog_lib.ops.retention import RetentionPolicy, sweep_invalid_logs
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 

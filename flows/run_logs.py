@@ -6,9 +6,9 @@ import logging
 
 from prefect.logging.handlers import APILogHandler
 
-from catalog_lib.logs import JsonFormatter
-from catalog_lib.settings import get_settings
-from flows.observability import configure_observability
+from catalog_lib.core.logs import JsonFormatter
+from catalog_lib.core.settings import get_settings
+from flows.runtime import configure_observability
 
 LIBRARY_LOGGER = "catalog_lib"
 

@@ -1,4 +1,4 @@
-"""Build the pipeline's runtime (database URL, object store, embedding provider) from settings."""
+"""Entry-point wiring: logging and Sentry, and the runtime (database, object store, embeddings)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from functools import lru_cache
 
 from pydantic import SecretStr
 
-from catalog_lib.db import resolve_database
-from catalog_lib.embeddings import build_provider
-from catalog_lib.pipeline import Runtime
-from catalog_lib.settings import Settings, get_settings
-from catalog_lib.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.embeddings import build_provider
+from catalog_lib.adapters.postgres import resolve_database
+from catalog_lib.adapters.sentry import init_sentry
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.core.logs import configure_logging
+from catalog_lib.core.settings import Settings, get_settings
+from catalog_lib.ingest.steps import Runtime
 
 
 def secret_value(value: SecretStr | None) -> str | None:
@@ -54,3 +56,21 @@ def build_runtime(settings: Settings) -> Runtime:
 def get_runtime() -> Runtime:
     """The process-wide runtime, built from the process settings on first use."""
     return build_runtime(get_settings())
+
+
+def configure_observability(settings: Settings, *, interactive: bool = False) -> bool:
+    """JSON (or text) log lines on stderr, and Sentry when `CATALOG_SENTRY_DSN` is set.
+
+    `interactive` (a person at a terminal): unless CATALOG_LOG_LEVEL is set explicitly, only
+    warnings and errors are written to stderr (the loggers, hence Sentry and Prefect run
+    logs, keep CATALOG_LOG_LEVEL), so event lines do not drown the command's own output.
+    Safe to call more than once per process. Returns whether Sentry is active.
+    """
+    quiet = interactive and "log_level" not in settings.model_fields_set
+    configure_logging(
+        json=settings.log_format == "json",
+        level=settings.log_level,
+        console_level="WARNING" if quiet else None,
+    )
+    dsn = settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None
+    return init_sentry(dsn, environment=settings.sentry_environment)

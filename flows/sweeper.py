@@ -1,7 +1,7 @@
 """The `job-state-sweeper` flow: read open jobs' flow-run states from Prefect, close the dead.
 
-The rules live in `catalog_lib.sweeper`; this module only reads flow runs through the Prefect
-client. A job without a flow run id is matched to an `ingest-catalog` run whose name carries
+The rules live in `catalog_lib.ops.crash_sweep`; this module only reads flow runs through the
+Prefect client. A job without a flow run id is matched to an `ingest-catalog` run whose name carries
 the job's short id and whose `job_id` parameter is the job (runs are named `label [abcd1234]`
 when they start); a run that never started has no such name and is left to its trigger.
 """
@@ -24,8 +24,8 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 
-from catalog_lib import sweeper
-from catalog_lib.sweeper import OpenJob, RunState, RunStateType
+from catalog_lib.ops import crash_sweep
+from catalog_lib.ops.crash_sweep import OpenJob, RunState, RunStateType
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
@@ -78,14 +78,14 @@ def sweep_task(limit: int) -> dict[str, Any]:
     """Compare every pending/running job with its flow run and close the ones that ended."""
     database_url = get_runtime().database_url
     with get_client(sync_client=True) as client:
-        report = sweeper.sweep_jobs(
+        report = crash_sweep.sweep_jobs(
             database_url, lambda job: read_run_state(client, job), limit=limit
         )
     return report.to_json()
 
 
 @flow(name="job-state-sweeper")
-def job_state_sweeper(limit: int = sweeper.MAX_JOBS_PER_SWEEP) -> dict[str, Any]:
+def job_state_sweeper(limit: int = crash_sweep.MAX_JOBS_PER_SWEEP) -> dict[str, Any]:
     """Close pending/running jobs whose flow run crashed, failed or was cancelled."""
     configure_flow_observability()
     report = sweep_task(limit)
@@ -102,7 +102,7 @@ def job_state_sweeper(limit: int = sweeper.MAX_JOBS_PER_SWEEP) -> dict[str, Any]
     return report
 
 
-def sweep_now(database_url: str) -> sweeper.SweepReport:
+def sweep_now(database_url: str) -> crash_sweep.SweepReport:
     """One sweep outside a flow run (tests, maintenance scripts), with this process's client."""
     with get_client(sync_client=True) as client:
-        return sweeper.sweep_jobs(database_url, lambda job: read_run_state(client, job))
+        return crash_sweep.sweep_jobs(database_url, lambda job: read_run_state(client, job))

@@ -14,8 +14,8 @@ import pytest
 from pytest_postgresql import factories
 from pytest_postgresql.executors import NoopExecutor
 
-from catalog_lib.db import upgrade_schema
-from catalog_lib.pgserver import EmbeddedPostgres
+from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
+from catalog_lib.adapters.postgres import upgrade_schema
 
 pytest_plugins = ["tests.fixtures_s3", "tests.fake_embeddings"]
 

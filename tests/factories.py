@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from catalog_lib import pipeline
-from catalog_lib.db import connect
-from catalog_lib.embeddings import EmbeddingProvider, NoEmbeddings
-from catalog_lib.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.embeddings import EmbeddingProvider, NoEmbeddings
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.ingest import steps
 
 HEADER = (
     "name",
@@ -74,10 +74,10 @@ def local_runtime(
     chunk_size: int = 16 * 1024 * 1024,
     provider: EmbeddingProvider | None = None,
     apply_partitions: int = 3,
-) -> pipeline.Runtime:
+) -> steps.Runtime:
     """A runtime on a local landing folder."""
     landing.mkdir(parents=True, exist_ok=True)
-    return pipeline.Runtime(
+    return steps.Runtime(
         database_url=db_url,
         store=ObjectStore(StorageConfig(landing_url=str(landing))),
         provider=provider or NoEmbeddings(),
@@ -87,28 +87,28 @@ def local_runtime(
 
 
 def run_steps(
-    rt: pipeline.Runtime, job_id: uuid.UUID, *, reverse_chunks: bool = False
+    rt: steps.Runtime, job_id: uuid.UUID, *, reverse_chunks: bool = False
 ) -> dict[str, Any]:
     """Run every ingest step in order, as the flow does, without an orchestrator."""
-    pipeline.start_job(rt, job_id, None)
-    planned = pipeline.plan_job(rt, job_id)
+    steps.start_job(rt, job_id, None)
+    planned = steps.plan_job(rt, job_id)
     chunks = reversed(planned.chunks) if reverse_chunks else planned.chunks
     for spec in chunks:
-        pipeline.run_chunk(rt, job_id, planned.version, planned.header, spec)
+        steps.run_chunk(rt, job_id, planned.version, planned.header, spec)
     for partition in range(planned.apply_partitions):
-        pipeline.run_apply_partition(
+        steps.run_apply_partition(
             rt, job_id, partition, planned.apply_partitions, planned.source_version
         )
-    pipeline.aggregate_job(
+    steps.aggregate_job(
         rt, job_id, expected_records=planned.record_count, expected_chunks=len(planned.chunks)
     )
-    pipeline.reconcile_job(rt, job_id)
-    pipeline.finalize_job(rt, job_id)
+    steps.reconcile_job(rt, job_id)
+    steps.finalize_job(rt, job_id)
     return job_row(rt.database_url, job_id)
 
 
 def ingest_file(
-    rt: pipeline.Runtime,
+    rt: steps.Runtime,
     key: str,
     data: bytes,
     *,
@@ -118,7 +118,7 @@ def ingest_file(
 ) -> dict[str, Any]:
     """Write `data` under the landing root and ingest it."""
     rt.store.write(key, data)
-    trigger = pipeline.request_ingest(
+    trigger = steps.request_ingest(
         rt, source=source, uri_or_key=key, scraper_revision="test", chunk_size=chunk_size
     )
     return run_steps(rt, trigger.job_id, reverse_chunks=reverse_chunks)

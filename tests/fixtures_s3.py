@@ -10,7 +10,7 @@ import boto3
 import pytest
 import requests
 
-from catalog_lib.storage import StorageConfig
+from catalog_lib.adapters.storage import StorageConfig
 
 ACCESS_KEY_ID = "testing-access-key"
 SECRET_ACCESS_KEY = "testing-secret-key"

@@ -10,7 +10,7 @@ from typing import Any
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
-from catalog_lib.telemetry import init_sentry, shutdown_sentry
+from catalog_lib.adapters.sentry import init_sentry, shutdown_sentry
 
 FAKE_DSN = "https://0123456789abcdef0123456789abcdef@o1.ingest.example.invalid/42"
 

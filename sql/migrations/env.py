@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection or URL handed in by catalog_lib.db."""
+"""Alembic environment: runs migrations on the connection or URL the postgres adapter hands in."""
 
 from __future__ import annotations
 

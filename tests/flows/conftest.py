@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_lib.settings import get_settings
+from catalog_lib.core.settings import get_settings
 from flows.runtime import get_runtime
 
 

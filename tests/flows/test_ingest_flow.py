@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from catalog_lib import pipeline
-from catalog_lib.db import connect
-from catalog_lib.errors import MalformedCsvError, StorageError
-from catalog_lib.storage import ObjectStore, ObjectVersion
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
+from catalog_lib.core.errors import MalformedCsvError, StorageError
+from catalog_lib.ingest import steps
 from flows import ingest as ingest_module
 from flows.runtime import get_runtime
 from tests.factories import catalog_row, catalog_snapshot, job_row, to_csv
@@ -31,9 +31,9 @@ def _rows(n: int) -> list[dict[str, str]]:
 def _trigger(key: str, data: bytes, chunk_size: str = "2KiB") -> uuid.UUID:
     rt = get_runtime()
     rt.store.write(key, data)
-    from catalog_lib.chunking import parse_size
+    from catalog_lib.core.sizes import parse_size
 
-    trigger = pipeline.request_ingest(
+    trigger = steps.request_ingest(
         rt,
         source="trailco",
         uri_or_key=key,
@@ -92,7 +92,7 @@ def test_flow_ingests_a_multi_chunk_file(flow_env: Path) -> None:
 def test_flow_ingests_from_the_s3_api(
     flow_env: Path, s3_bucket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalog_lib.settings import get_settings
+    from catalog_lib.core.settings import get_settings
 
     monkeypatch.setenv("CATALOG_LANDING_URL", s3_bucket.landing_url)
     monkeypatch.setenv("CATALOG_S3_ENDPOINT_URL", s3_bucket.s3_endpoint_url)
@@ -138,7 +138,7 @@ def _with_flaky_store(
     monkeypatch: pytest.MonkeyPatch, job_id: uuid.UUID, chunk: int, errors: list[Exception]
 ) -> None:
     rt = get_runtime()
-    planned = pipeline.plan_job(rt, job_id)
+    planned = steps.plan_job(rt, job_id)
     flaky = dataclasses.replace(
         rt, store=_FlakyStore(rt.store, fail_start=planned.chunks[chunk].byte_start, errors=errors)
     )
@@ -224,7 +224,7 @@ def test_rerun_of_a_failed_flow_run_resumes_from_the_ledger(
 def test_chunk_concurrency_setting_bounds_the_chunk_tasks(
     flow_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from catalog_lib.settings import get_settings
+    from catalog_lib.core.settings import get_settings
 
     monkeypatch.setenv("CATALOG_CHUNK_CONCURRENCY", "1")
     get_settings.cache_clear()

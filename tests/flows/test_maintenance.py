@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from catalog_lib import pipeline
-from catalog_lib.db import connect
-from catalog_lib.errors import MalformedCsvError
-from catalog_lib.logs import reset_logging
-from catalog_lib.settings import get_settings
-from flows.cli import app
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.core.errors import MalformedCsvError
+from catalog_lib.core.logs import reset_logging
+from catalog_lib.core.settings import get_settings
+from catalog_lib.ingest import steps
+from flows.cli.app import app
 from flows.runtime import get_runtime
 from tests.factories import catalog_row, to_csv
 from tests.sentry_memory import FAKE_DSN, memory_sentry
@@ -153,7 +153,7 @@ def test_audit_commands_run_ack_mute_and_history(cli_env: str) -> None:
 
 def test_maintenance_commands_do_not_import_prefect() -> None:
     probe = (
-        "import sys, flows.cli, flows.cli_maintenance; "
+        "import sys, flows.cli.app, flows.cli.quality; "
         "assert 'prefect' not in sys.modules, 'prefect imported'"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
@@ -263,14 +263,14 @@ def test_failing_ingest_leaks_no_row_content(
     get_settings.cache_clear()
     rt = get_runtime()
     rt.store.write("v2/trailco/private.csv", to_csv(_marked_rows(60)))
-    trigger = pipeline.request_ingest(
+    trigger = steps.request_ingest(
         rt,
         source="trailco",
         uri_or_key="v2/trailco/private.csv",
         scraper_revision="t",
         chunk_size=2048,
     )
-    planned = pipeline.plan_job(rt, trigger.job_id)
+    planned = steps.plan_job(rt, trigger.job_id)
     assert len(planned.chunks) > 2
     flaky = dataclasses.replace(rt, store=_TerminalStore(rt.store, planned.chunks[2].byte_start))
     monkeypatch.setattr(ingest_module, "get_runtime", lambda: flaky)

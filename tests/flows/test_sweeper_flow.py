@@ -23,16 +23,16 @@ from typing import Any
 
 import pytest
 
-from catalog_lib import pipeline
-from catalog_lib.db import connect
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.ingest import steps
 from flows.runtime import get_runtime
-from flows.serve_process import read_serve
+from flows.stack.serve_process import read_serve
 from tests.factories import catalog_row, job_row, to_csv
 
 pytestmark = [pytest.mark.flow, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = "from flows.cli import main; main()"
+CLI = "from flows.cli.app import main; main()"
 
 
 def _processes_with_env(marker: str) -> list[int]:
@@ -103,7 +103,7 @@ def test_sweeper_closes_the_job_of_a_killed_serve_run(
     rt = get_runtime()
     # Many tiny chunks: the run is still loading chunks when it is killed.
     rt.store.write("v2/trailco/big.csv", to_csv([catalog_row(i) for i in range(4000)]))
-    job_id = pipeline.request_ingest(
+    job_id = steps.request_ingest(
         rt, source="trailco", uri_or_key="v2/trailco/big.csv", scraper_revision="t", chunk_size=4096
     ).job_id
     home = Path(os.environ["CATALOG_HOME"]).resolve()

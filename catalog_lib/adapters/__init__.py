@@ -1,0 +1,1 @@
+"""IO adapters: PostgreSQL, object storage, DuckDB counting, embeddings, Sentry, Prefect REST."""

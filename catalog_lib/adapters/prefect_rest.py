@@ -1,0 +1,197 @@
+"""Start deployment runs through Prefect's REST API with httpx (never imports prefect).
+
+`import prefect` costs seconds; the webhook (and anything else that only needs to start a
+run) talks to `POST /api/deployments/{id}/create_flow_run` directly. Runs are created with an
+idempotency key: Prefect returns the existing run for a key it has seen (for the same flow),
+even when that run has finished or was created with other parameters, so keys must name the
+deployment, the job and the attempt.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from catalog_lib.core.errors import ConfigurationError, TerminalError, TransientError
+
+INGEST_FLOW = "ingest-catalog"
+INGEST_DEPLOYMENT = "ingest-catalog"
+DEFAULT_TIMEOUT_S = 10.0
+_KEY_LOCK_STRIPES = 64
+_RUN_CACHE_SIZE = 4096
+
+
+class PrefectUnavailableError(TransientError):
+    """The Prefect API could not be reached, timed out or answered with a server error."""
+
+    kind = "prefect_unavailable"
+
+
+class DeploymentNotFoundError(TerminalError):
+    """The deployment is not registered on the Prefect server (yet)."""
+
+    kind = "deployment_not_found"
+
+
+@dataclass(frozen=True)
+class FlowRunRef:
+    """A flow run created (or found again by its idempotency key) from a deployment."""
+
+    id: uuid.UUID
+    created: bool
+    state: str | None
+
+
+def idempotency_key(deployment: str, job_id: uuid.UUID | str, attempt: int = 1) -> str:
+    """The run key of one attempt of one job under one deployment.
+
+    A retry is a new job (new id), so its key differs even though `attempt` stays 1.
+    """
+    if attempt < 1:
+        raise ValueError("attempt counts from 1")
+    return f"{deployment}:{job_id}:{attempt}"
+
+
+class DeploymentRunner:
+    """Creates flow runs of one deployment by name; the deployment id is looked up once."""
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        flow_name: str = INGEST_FLOW,
+        deployment_name: str = INGEST_DEPLOYMENT,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        api_key: str | None = None,
+        attempts: int = 5,
+        backoff_s: float = 0.25,
+    ) -> None:
+        """Prepare an HTTP client for `api_url` (e.g. `http://127.0.0.1:4200/api`).
+
+        `api_key` (default: `PREFECT_API_KEY`) is sent as a bearer token (Prefect Cloud).
+        Failed calls are tried `attempts` times in all, backing off from `backoff_s`.
+        """
+        self.api_url = api_url.rstrip("/")
+        self.flow_name = flow_name
+        self.deployment_name = deployment_name
+        key = api_key if api_key is not None else os.environ.get("PREFECT_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers)
+        self._deployment_id: uuid.UUID | None = None
+        self._lock = threading.Lock()
+        self._attempts = max(1, attempts)
+        self._backoff_s = backoff_s
+        # A key always names the same run, so concurrent deliveries of one job share one call.
+        self._key_locks = [threading.Lock() for _ in range(_KEY_LOCK_STRIPES)]
+        self._runs: OrderedDict[str, FlowRunRef] = OrderedDict()
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._client.close()
+
+    def deployment_id(self) -> uuid.UUID:
+        """The deployment's id (cached after the first successful lookup).
+
+        Raises:
+            DeploymentNotFoundError: no deployment of that name is registered.
+            PrefectUnavailableError: the API cannot be reached or failed.
+        """
+        with self._lock:
+            if self._deployment_id is None:
+                path = f"/deployments/name/{self.flow_name}/{self.deployment_name}"
+                response = self._request("GET", path)
+                if response.status_code == 404:
+                    raise DeploymentNotFoundError(
+                        "the deployment is not registered on the Prefect server; "
+                        "run `catalog-etl serve` or `prefect deploy`",
+                        deployment=f"{self.flow_name}/{self.deployment_name}",
+                    )
+                self._check(response)
+                self._deployment_id = uuid.UUID(str(response.json()["id"]))
+            return self._deployment_id
+
+    def create_run(self, *, parameters: dict[str, Any], key: str) -> FlowRunRef:
+        """Create a run of the deployment, or return the run this idempotency key made before.
+
+        Runs already seen by this process are answered from a bounded cache, and concurrent
+        calls with the same key wait for one request: a burst of re-deliveries costs Prefect
+        one write instead of one per delivery.
+        """
+        with self._key_locks[hash(key) % _KEY_LOCK_STRIPES]:
+            with self._lock:
+                cached = self._runs.get(key)
+            if cached is not None:
+                return FlowRunRef(id=cached.id, created=False, state=cached.state)
+            run = self._create_run(parameters, key)
+            with self._lock:
+                self._runs[key] = run
+                while len(self._runs) > _RUN_CACHE_SIZE:
+                    self._runs.popitem(last=False)
+            return run
+
+    def _create_run(self, parameters: dict[str, Any], key: str) -> FlowRunRef:
+        for attempt in range(2):
+            deployment_id = self.deployment_id()
+            response = self._request(
+                "POST",
+                f"/deployments/{deployment_id}/create_flow_run",
+                json={"parameters": parameters, "idempotency_key": key},
+            )
+            if response.status_code == 404 and attempt == 0:
+                # The deployment was deleted and registered again under a new id.
+                with self._lock:
+                    self._deployment_id = None
+                continue
+            self._check(response)
+            body = response.json()
+            state = body.get("state") or {}
+            return FlowRunRef(
+                id=uuid.UUID(str(body["id"])),
+                created=response.status_code == 201,
+                state=state.get("type"),
+            )
+        raise DeploymentNotFoundError(
+            "the deployment disappeared from the Prefect server",
+            deployment=f"{self.flow_name}/{self.deployment_name}",
+        )
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One API call, retried on transport errors, 429 and 5xx with jittered backoff.
+
+        Retrying is safe: lookups are reads and run creation carries an idempotency key.
+        A server on SQLite answers 5xx ("database is locked") under concurrent writes.
+        """
+        for attempt in range(self._attempts):
+            last = attempt == self._attempts - 1
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                if last:
+                    raise PrefectUnavailableError(
+                        "the Prefect API cannot be reached", error_name=type(exc).__name__
+                    ) from exc
+            else:
+                if last or not (response.status_code >= 500 or response.status_code == 429):
+                    return response
+            time.sleep(self._backoff_s * 2**attempt * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def _check(self, response: httpx.Response) -> None:
+        # The response text is left out on purpose: it may echo parameters.
+        status = response.status_code
+        if status in (401, 403):
+            raise ConfigurationError(
+                "the Prefect API refused the credentials (PREFECT_API_KEY)", http_status=status
+            )
+        if status >= 500 or status == 429:
+            raise PrefectUnavailableError("the Prefect API failed", http_status=status)
+        if status >= 400:
+            raise ConfigurationError("the Prefect API rejected the request", http_status=status)

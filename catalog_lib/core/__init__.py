@@ -1,0 +1,1 @@
+"""Cross-cutting basics every room uses: the error tree, settings, log formatting."""

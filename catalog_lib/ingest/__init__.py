@@ -1,0 +1,1 @@
+"""The ingest steps: jobs, the chunk ledger, staging, apply."""

@@ -1,0 +1,191 @@
+"""The apply phase: merge staged rows per SKU, embed what changed, upsert, record provenance.
+
+The work is split into SKU-hash partitions. Each partition runs in ONE transaction that also
+completes its ledger row, so a partition is applied exactly once across retries and crashes,
+and its embedding failures are counted exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from catalog_lib.adapters.embeddings import EmbeddingProvider
+from catalog_lib.adapters.postgres import load_query
+from catalog_lib.core.errors import EmbeddingError
+from catalog_lib.ingest.ledger import APPLY_PHASE, lock_ledger_row
+from catalog_lib.rules.embedding_text import build_embedding_text, hash_embedding_text
+
+log = logging.getLogger(__name__)
+
+EMBED_SLICE = 256
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one apply partition did (or had already done, when skipped)."""
+
+    partition: int
+    skipped: bool
+    items_upserted: int
+    embedding_failures: int
+
+
+@dataclass(frozen=True)
+class _Vector:
+    sku: str
+    text_hash: str
+    values: list[float]
+
+
+def apply_partition(
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    *,
+    partition: int,
+    partitions: int,
+    source_version: datetime,
+    provider: EmbeddingProvider,
+) -> ApplyResult:
+    """Merge, embed and upsert one SKU-hash partition of a job, exactly once.
+
+    Embedding requests run before the write transaction, so a slow provider never holds it
+    open; the merge is recomputed inside it (staged rows do not change), and the ledger row is
+    locked there, so a partition completed meanwhile is skipped and nothing is applied twice.
+    """
+    if not 0 <= partition < partitions:
+        raise ValueError("partition must be in [0, partitions)")
+    started_at = datetime.now(UTC)
+    vectors: list[_Vector] = []
+    failures = 0
+    if provider.enabled and not _is_completed(conn, job_id, partition):
+        with conn.transaction():
+            _merge_partition(conn, job_id, partition, partitions)
+            pending = _texts_to_embed(conn, provider, source_version)
+        vectors, failures = _embed(provider, pending, job_id)
+    with conn.transaction():
+        ledger = lock_ledger_row(conn, job_id, APPLY_PHASE, partition)
+        if ledger["status"] == "completed":
+            return ApplyResult(
+                partition, True, ledger["items_upserted"], ledger["embedding_failures"]
+            )
+        _merge_partition(conn, job_id, partition, partitions)
+        conn.execute(
+            "CREATE TEMP TABLE _vectors ON COMMIT DROP AS SELECT sku, embedding, "
+            "embedding_text_hash AS text_hash FROM catalog_items WITH NO DATA"
+        )
+        _copy_vectors(conn, vectors)
+        row = conn.execute(
+            load_query("upsert_merged_items"), {"job_id": job_id, "source_version": source_version}
+        ).fetchone()
+        upserted = int(row["upserted"]) if row else 0
+        conn.execute(
+            load_query("complete_ledger_row"),
+            {
+                "job_id": job_id,
+                "phase": APPLY_PHASE,
+                "index": partition,
+                "processed": 0,
+                "valid": 0,
+                "invalid": 0,
+                "upserted": upserted,
+                "embedding_failures": failures,
+                "started_at": started_at,
+            },
+        )
+    return ApplyResult(partition, False, upserted, failures)
+
+
+def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM etl_job_chunks WHERE job_id = %s AND phase = %s AND chunk_index = %s "
+        "AND status = 'completed'",
+        (job_id, APPLY_PHASE, partition),
+    ).fetchone()
+    conn.commit()
+    return row is not None
+
+
+def _merge_partition(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int, partitions: int
+) -> None:
+    """Fill the transaction's `_merged` table with the partition's merged items."""
+    conn.execute(
+        "CREATE TEMP TABLE _merged (sku text PRIMARY KEY, item jsonb NOT NULL) ON COMMIT DROP"
+    )
+    conn.execute(
+        load_query("merge_staged_partition"),
+        {"job_id": job_id, "partitions": partitions, "partition": partition},
+    )
+
+
+def _texts_to_embed(
+    conn: psycopg.Connection[Any], provider: EmbeddingProvider, source_version: datetime
+) -> list[tuple[str, str, str]]:
+    """(sku, text, hash) of merged items whose embedding text differs from the stored one."""
+    pending: list[tuple[str, str, str]] = []
+    for row in conn.execute(
+        load_query("list_items_to_embed"), {"source_version": source_version}
+    ).fetchall():
+        text = build_embedding_text(row["item"])
+        text_hash = hash_embedding_text(text, model=provider.name)
+        if text and text_hash != row["stored_hash"]:
+            pending.append((row["sku"], text, text_hash))
+    return pending
+
+
+def _embed(
+    provider: EmbeddingProvider, pending: list[tuple[str, str, str]], job_id: uuid.UUID
+) -> tuple[list[_Vector], int]:
+    """Embed in slices; a provider failure only drops that slice's vectors (counted)."""
+    vectors: list[_Vector] = []
+    failures = 0
+    for start in range(0, len(pending), EMBED_SLICE):
+        piece = pending[start : start + EMBED_SLICE]
+        try:
+            values = provider.embed([text for _, text, _ in piece])
+        except EmbeddingError as exc:
+            failures += len(piece)
+            log.warning(
+                "embedding provider failed; loading rows without new vectors",
+                extra={
+                    "event": "etl.embedding.fallback",
+                    "job_id": str(job_id),
+                    "sku_count": len(piece),
+                    "error_name": type(exc).__name__,
+                    "error_message": str(exc),
+                },
+            )
+            continue
+        vectors.extend(
+            _Vector(sku, text_hash, vector)
+            for (sku, _, text_hash), vector in zip(piece, values, strict=True)
+        )
+    return vectors, failures
+
+
+def _copy_vectors(conn: psycopg.Connection[Any], vectors: Sequence[_Vector]) -> None:
+    if not vectors:
+        return
+    as_array = _embedding_is_array(conn)
+    with conn.cursor().copy("COPY _vectors (sku, embedding, text_hash) FROM STDIN") as copy:
+        for vector in vectors:
+            body = ",".join(repr(float(v)) for v in vector.values)
+            copy.write_row(
+                (vector.sku, f"{{{body}}}" if as_array else f"[{body}]", vector.text_hash)
+            )
+
+
+def _embedding_is_array(conn: psycopg.Connection[Any]) -> bool:
+    # The column is pgvector's `vector` when available, else the `real[]` fallback.
+    row = conn.execute(
+        "SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute "
+        "WHERE attrelid = 'catalog_items'::regclass AND attname = 'embedding'"
+    ).fetchone()
+    return row is not None and str(row["type"]).endswith("[]")

@@ -1,0 +1,278 @@
+"""The life of an `etl_jobs` row: identity, trigger deduplication, guarded transitions, totals."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import psycopg
+
+from catalog_lib.adapters.postgres import load_query
+from catalog_lib.adapters.storage import ObjectVersion
+
+LIVE_STATUSES = ("pending", "running", "completed")
+# Error messages stored on a job are bounded: they are for operators, not for row data.
+MAX_ERROR_MESSAGE = 2000
+
+
+class JobStatus(StrEnum):
+    """The states of an ingest job."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    """A request to ingest one object version for one source."""
+
+    source: str
+    filename: str
+    version: ObjectVersion
+    scraper_revision: str
+    chunk_size: int
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    """The job a trigger resolved to, and whether it was newly created."""
+
+    job_id: uuid.UUID
+    created: bool
+    duplicate_of: uuid.UUID | None
+    supersedes_job_id: uuid.UUID | None
+    status: str
+
+
+@dataclass(frozen=True)
+class JobTotals:
+    """Totals of a job, summed over its ledger."""
+
+    total_processed: int
+    total_valid: int
+    total_invalid: int
+    total_embedding_failures: int
+    items_upserted: int
+
+
+def compute_ingest_key(source: str, object_uri: str, etag: str) -> str:
+    """The identity of one ingest: (source, object key, ETag), hashed to a fixed width."""
+    digest = hashlib.sha256("\x1f".join((source, object_uri, etag)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def trigger_ingest(conn: psycopg.Connection[Any], request: IngestRequest) -> TriggerResult:
+    """Create a job for `request`, or return the live job of the same identity.
+
+    A running, pending or completed job of the same identity is returned as `duplicate_of`.
+    If the newest job of that identity failed or was cancelled, a retry job superseding it is
+    created. The partial unique indexes make racing triggers resolve to a single job.
+    """
+    key = compute_ingest_key(request.source, request.version.uri, request.version.etag)
+    with conn.transaction():
+        existing = conn.execute(
+            load_query("find_jobs_by_ingest_key"), {"ingest_key": key}
+        ).fetchall()
+        if existing and existing[0]["status"] in LIVE_STATUSES:
+            return _duplicate(existing[0])
+        supersedes = existing[0]["id"] if existing else None
+        new_id = uuid.uuid4()
+        inserted = conn.execute(
+            load_query("insert_job"),
+            {
+                "id": new_id,
+                "source": request.source,
+                "filename": request.filename,
+                "object_key": request.version.uri,
+                "scraper_revision": request.scraper_revision,
+                "ingest_key": key,
+                "chunk_size": request.chunk_size,
+                "source_etag": request.version.etag,
+                "source_last_modified": request.version.last_modified,
+                "source_size": request.version.size,
+                "supersedes_job_id": supersedes,
+                "mode": "retry" if supersedes else "ingest",
+            },
+        ).fetchone()
+    if inserted is not None:
+        return TriggerResult(
+            job_id=new_id,
+            created=True,
+            duplicate_of=None,
+            supersedes_job_id=supersedes,
+            status=JobStatus.PENDING,
+        )
+    # Another trigger won the race; its job is live now.
+    winner = conn.execute(load_query("find_jobs_by_ingest_key"), {"ingest_key": key}).fetchone()
+    if winner is None or winner["status"] not in LIVE_STATUSES:
+        raise RuntimeError("ingest trigger lost a race but found no live job")
+    return _duplicate(winner)
+
+
+def _duplicate(row: dict[str, Any]) -> TriggerResult:
+    return TriggerResult(
+        job_id=row["id"],
+        created=False,
+        duplicate_of=row["id"],
+        supersedes_job_id=row["supersedes_job_id"],
+        status=row["status"],
+    )
+
+
+def get_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
+    """Return the job row, or None."""
+    return conn.execute("SELECT * FROM etl_jobs WHERE id = %s", (job_id,)).fetchone()
+
+
+def mark_running(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, flow_run_id: uuid.UUID | None
+) -> bool:
+    """pending → running (or a re-run of the job's own flow run); False if not allowed."""
+    row = conn.execute(
+        load_query("job_mark_running"), {"id": job_id, "run": flow_run_id}
+    ).fetchone()
+    conn.commit()
+    return row is not None
+
+
+def set_plan(
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    *,
+    chunks_total: int,
+    chunk_size: int,
+    apply_partitions: int,
+) -> int:
+    """Record how the job's object was split; returns the job's apply partition count.
+
+    The partition count is fixed at the first plan: the apply ledger is keyed by partition
+    index, so a re-run with another count would skip SKUs that moved between partitions.
+    """
+    row = conn.execute(
+        load_query("job_set_plan"),
+        {
+            "chunks_total": chunks_total,
+            "chunk_size": chunk_size,
+            "apply_partitions": apply_partitions,
+            "id": job_id,
+        },
+    ).fetchone()
+    conn.commit()
+    if row is None:
+        raise LookupError(f"job {job_id} does not exist")
+    return int(row["apply_partitions"])
+
+
+def aggregate_totals(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobTotals:
+    """Recompute the job's totals from its ledger and store them."""
+    row = conn.execute(load_query("aggregate_job_totals"), {"job_id": job_id}).fetchone()
+    conn.commit()
+    if row is None:
+        raise LookupError(f"job {job_id} does not exist")
+    return JobTotals(**row)
+
+
+def record_reconcile(
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    *,
+    verified_row_count: int,
+    verified_at: datetime,
+) -> int:
+    """Store the independent record count and return delta = verified − processed."""
+    row = conn.execute(
+        load_query("job_record_reconcile"),
+        {"n": verified_row_count, "at": verified_at, "id": job_id},
+    ).fetchone()
+    conn.commit()
+    if row is None:
+        raise LookupError(f"job {job_id} does not exist")
+    return int(row["reconcile_delta"])
+
+
+def finalize_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
+    """running → completed, dropping the job's staged rows; False if the job was not running."""
+    with conn.transaction():
+        row = conn.execute(load_query("job_finalize"), {"id": job_id}).fetchone()
+        if row is not None:
+            conn.execute("DELETE FROM etl_staged_items WHERE job_id = %s", (job_id,))
+    return row is not None
+
+
+def mark_ended(
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    status: JobStatus,
+    *,
+    error_kind: str,
+    error_message: str,
+    flow_run_id: uuid.UUID | None = None,
+) -> bool:
+    """pending/running → failed or cancelled with an error kind; False if already ended.
+
+    With `flow_run_id`, only that run's own job (or a job no run has claimed yet) is ended: a
+    second run that was refused for a job another run is working on must not fail that job.
+    """
+    if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        raise ValueError("mark_ended only moves a job to failed or cancelled")
+    row = conn.execute(
+        load_query("job_mark_ended"),
+        {
+            "status": str(status),
+            "kind": error_kind,
+            "message": error_message[:MAX_ERROR_MESSAGE],
+            "id": job_id,
+            "run": flow_run_id,
+        },
+    ).fetchone()
+    conn.commit()
+    return row is not None
+
+
+def create_superseding_job(
+    conn: psycopg.Connection[Any],
+    original: dict[str, Any],
+    *,
+    mode: str,
+    version: ObjectVersion,
+    eligible_statuses: tuple[str, ...],
+    default_chunk_size: int,
+) -> uuid.UUID | None:
+    """Insert a pending job that replaces `original` for the object version `version`.
+
+    The original row is only read. Returns None when the original is no longer in one of
+    `eligible_statuses` or another pending/running job already replaces it (the partial
+    unique index `etl_jobs_live_supersedes_uq` settles races between two callers).
+    """
+    if mode not in ("retry", "repair"):
+        raise ValueError("a superseding job is a retry or a repair")
+    new_id = uuid.uuid4()
+    row = conn.execute(
+        load_query("insert_superseding_job"),
+        {
+            "id": new_id,
+            "supersedes_job_id": original["id"],
+            "ingest_key": compute_ingest_key(
+                original["source"], original["object_key"], version.etag
+            ),
+            "chunk_size": default_chunk_size,
+            "source_etag": version.etag,
+            "source_last_modified": version.last_modified,
+            "source_size": version.size,
+            "mode": mode,
+            "eligible_statuses": list(eligible_statuses),
+        },
+    ).fetchone()
+    return new_id if row is not None else None
+
+
+def list_successors(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The jobs that directly replace `job_id` (its retries and repairs), newest first."""
+    return conn.execute(load_query("job_successors"), {"job_id": job_id}).fetchall()

@@ -1,0 +1,311 @@
+"""The ingest steps, one function per step, independent of the orchestrator that runs them.
+
+Each step opens its own database connection from the runtime's URL (connections are never
+passed between steps: tasks may run in other threads or processes).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from catalog_lib.adapters.counting import count_records
+from catalog_lib.adapters.embeddings import EmbeddingProvider
+from catalog_lib.adapters.postgres import connect, database_errors, load_query
+from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
+from catalog_lib.core.errors import CatalogError, MalformedCsvError, SourceChangedError
+from catalog_lib.ingest import jobs, ledger
+from catalog_lib.ingest.applying import ApplyResult, apply_partition
+from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, get_completed_chunk, record_failure
+from catalog_lib.ingest.staging import stage_chunk
+from catalog_lib.rules.chunking import ChunkSpec, plan_chunks
+from catalog_lib.rules.rows import parse_chunk
+
+log = logging.getLogger(__name__)
+
+
+class JobNotRunnableError(CatalogError):
+    """The job is not in a state that allows this flow run to work on it."""
+
+    kind = "job_not_runnable"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The IO handles every step needs, built once by an entry point."""
+
+    database_url: str
+    store: ObjectStore
+    provider: EmbeddingProvider
+    chunk_size: int
+    apply_partitions: int = 4
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """A job's object version and record-aligned chunk plan."""
+
+    job_id: uuid.UUID
+    version: ObjectVersion
+    header: bytes
+    chunks: tuple[ChunkSpec, ...]
+    record_count: int
+    adopted_chunks: int
+    source_version: datetime
+    apply_partitions: int
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """The independent record count of the source against what the job processed."""
+
+    job_id: uuid.UUID
+    expected: int
+    actual: int
+    delta: int
+    verified_at: datetime
+
+
+def request_ingest(
+    rt: Runtime,
+    *,
+    source: str,
+    uri_or_key: str,
+    scraper_revision: str,
+    chunk_size: int | None = None,
+) -> jobs.TriggerResult:
+    """HEAD the object and create its job, or return the live job of the same identity."""
+    version = rt.store.head(rt.store.resolve(uri_or_key))
+    request = jobs.IngestRequest(
+        source=source,
+        filename=PurePosixPath(version.uri).name,
+        version=version,
+        scraper_revision=scraper_revision,
+        chunk_size=chunk_size or rt.chunk_size,
+    )
+    with database_errors(), connect(rt.database_url) as conn:
+        return jobs.trigger_ingest(conn, request)
+
+
+def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> dict[str, Any]:
+    """Move the job to running; refuse when it is not pending (or its own re-run)."""
+    with database_errors(), connect(rt.database_url) as conn:
+        job = jobs.get_job(conn, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        if not jobs.mark_running(conn, job_id, flow_run_id):
+            raise JobNotRunnableError("job cannot be started", job_id=job_id, status=job["status"])
+        refreshed = jobs.get_job(conn, job_id)
+    assert refreshed is not None
+    return refreshed
+
+
+def _job_version(job: dict[str, Any]) -> ObjectVersion:
+    return ObjectVersion(
+        uri=job["object_key"],
+        size=job["source_size"],
+        etag=job["source_etag"],
+        last_modified=job["source_last_modified"],
+    )
+
+
+def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
+    """Plan record-aligned chunks of the job's object version (one streaming read)."""
+    with database_errors(), connect(rt.database_url) as conn:
+        job = jobs.get_job(conn, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        version = _job_version(job)
+        live = rt.store.head(version.uri)
+        if (live.etag, live.size) != (version.etag, version.size):
+            raise SourceChangedError(
+                "the source changed since the job was created",
+                object_key=version.uri,
+                stored_etag=version.etag,
+                live_etag=live.etag,
+            )
+        chunk_size = int(job["chunk_size"] or rt.chunk_size)
+        plan = plan_chunks(
+            rt.store.iter_bytes(version.uri, expected=version),
+            size=version.size,
+            chunk_size=chunk_size,
+        )
+        partitions = jobs.set_plan(
+            conn,
+            job_id,
+            chunks_total=len(plan.chunks),
+            chunk_size=chunk_size,
+            apply_partitions=rt.apply_partitions,
+        )
+        adopted = 0
+        superseded = job["supersedes_job_id"]
+        if job["mode"] == "retry" and superseded is not None:
+            previous = jobs.get_job(conn, superseded)
+            if previous is not None and previous["source_etag"] == version.etag:
+                adopted = ledger.adopt_completed_chunks(
+                    conn,
+                    job_id,
+                    superseded,
+                    [(c.index, c.byte_start, c.byte_end) for c in plan.chunks],
+                )
+    return PlannedJob(
+        job_id=job_id,
+        version=version,
+        header=plan.header,
+        chunks=plan.chunks,
+        record_count=plan.record_count,
+        adopted_chunks=adopted,
+        source_version=version.last_modified or job["created_at"],
+        apply_partitions=partitions,
+    )
+
+
+def run_chunk(
+    rt: Runtime, job_id: uuid.UUID, version: ObjectVersion, header: bytes, spec: ChunkSpec
+) -> ChunkResult:
+    """Load one chunk exactly once: skip it if the ledger says completed, else stage it."""
+    with database_errors(), connect(rt.database_url) as conn:
+        done = get_completed_chunk(conn, job_id, spec.index)
+        if done is not None:
+            return done
+        started_at = datetime.now(UTC)
+        try:
+            body = rt.store.read_range(
+                version.uri, spec.byte_start, spec.byte_end, expected=version
+            )
+            parsed = parse_chunk(body, header=header, spec=spec)
+            result = stage_chunk(conn, job_id, spec, parsed, started_at=started_at)
+        except Exception as exc:
+            record_failure(conn, job_id, CHUNK_PHASE, spec.index, exc)
+            raise
+    log.info(
+        "chunk staged",
+        extra={
+            "event": "etl.chunk.completed",
+            "job_id": str(job_id),
+            "chunk_index": spec.index,
+            "skipped": result.skipped,
+            "rows_valid": result.rows_valid,
+            "rows_invalid": result.rows_invalid,
+        },
+    )
+    return result
+
+
+def run_apply_partition(
+    rt: Runtime, job_id: uuid.UUID, partition: int, partitions: int, source_version: datetime
+) -> ApplyResult:
+    """Apply partition `partition` of `partitions` (the job's fixed count) exactly once."""
+    with database_errors(), connect(rt.database_url) as conn:
+        try:
+            return apply_partition(
+                conn,
+                job_id,
+                partition=partition,
+                partitions=partitions,
+                source_version=source_version,
+                provider=rt.provider,
+            )
+        except Exception as exc:
+            record_failure(conn, job_id, "apply", partition, exc)
+            raise
+
+
+def aggregate_job(
+    rt: Runtime, job_id: uuid.UUID, *, expected_records: int, expected_chunks: int
+) -> jobs.JobTotals:
+    """Sum the ledger into the job; every planned chunk must be completed exactly once."""
+    with database_errors(), connect(rt.database_url) as conn:
+        row = conn.execute(load_query("count_completed_chunks"), {"job_id": job_id}).fetchone()
+        totals = jobs.aggregate_totals(conn, job_id)
+    completed = int(row["n"]) if row else 0
+    if completed != expected_chunks or totals.total_processed != expected_records:
+        raise MalformedCsvError(
+            "ledger does not cover the plan",
+            job_id=job_id,
+            chunks_completed=completed,
+            chunks_planned=expected_chunks,
+            records_processed=totals.total_processed,
+            records_planned=expected_records,
+        )
+    return totals
+
+
+def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
+    """Count the source's logical records with DuckDB and store the delta against the job."""
+    with database_errors(), connect(rt.database_url) as conn:
+        job = jobs.get_job(conn, job_id)
+        if job is None:
+            raise LookupError(f"job {job_id} does not exist")
+        counted = count_records(rt.store, _job_version(job))
+        verified_at = datetime.now(UTC)
+        delta = jobs.record_reconcile(
+            conn, job_id, verified_row_count=counted.records, verified_at=verified_at
+        )
+    if delta != 0:
+        log.warning(
+            "reconcile found a delta",
+            extra={
+                "event": "etl.reconcile.mismatch",
+                "job_id": str(job_id),
+                "delta": delta,
+                "expected": counted.records,
+            },
+        )
+    return ReconcileReport(
+        job_id=job_id,
+        expected=counted.records,
+        actual=counted.records - delta,
+        delta=delta,
+        verified_at=verified_at,
+    )
+
+
+def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
+    """running → completed (guarded); staged rows are dropped in the same transaction."""
+    with database_errors(), connect(rt.database_url) as conn:
+        return jobs.finalize_completed(conn, job_id)
+
+
+def end_job(
+    rt: Runtime,
+    job_id: uuid.UUID,
+    status: jobs.JobStatus,
+    *,
+    error_kind: str,
+    error_message: str,
+    flow_run_id: uuid.UUID | None = None,
+) -> bool:
+    """Mark a job failed or cancelled with an error kind (no row data in the message).
+
+    A job this call moved to `failed` is logged as `etl.job.failed` at ERROR (hence a Sentry
+    event tagged with the job and its source).
+    """
+    with database_errors(), connect(rt.database_url) as conn:
+        ended = jobs.mark_ended(
+            conn,
+            job_id,
+            status,
+            error_kind=error_kind,
+            error_message=error_message,
+            flow_run_id=flow_run_id,
+        )
+        job = jobs.get_job(conn, job_id) if ended else None
+    if job is not None:
+        failed = status is jobs.JobStatus.FAILED
+        log.log(
+            logging.ERROR if failed else logging.WARNING,
+            "job ended",
+            extra={
+                "event": "etl.job.failed" if failed else "etl.job.cancelled",
+                "job_id": str(job_id),
+                "source": job["source"],
+                "error_kind": error_kind,
+                "chunks_total": job["chunks_total"],
+            },
+        )
+    return ended

@@ -1,0 +1,1 @@
+"""Operations: operator actions, crash sweep, retention, audit, and the read API."""

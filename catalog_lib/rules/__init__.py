@@ -1,0 +1,1 @@
+"""Pure domain rules: values in, values out; no files, connections or environment."""

@@ -1,0 +1,276 @@
+"""Record-exact chunk planning: split CSV bytes at record terminators, never inside a record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+MIB = 1024 * 1024
+
+_QUOTE = 0x22
+_LF = 0x0A
+_COMMA = 0x2C
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """One record-aligned byte range of a CSV object (``byte_end`` inclusive, like HTTP Range)."""
+
+    index: int
+    byte_start: int
+    byte_end: int
+    first_record: int
+    record_count: int
+
+    @property
+    def length(self) -> int:
+        """Number of bytes in the chunk."""
+        return self.byte_end - self.byte_start + 1
+
+    def label(self) -> str:
+        """Human-readable name such as ``chunk-3 [32.0–48.0 MiB]``."""
+        start = self.byte_start / MIB
+        end = (self.byte_end + 1) / MIB
+        return f"chunk-{self.index} [{start:.1f}–{end:.1f} MiB]"
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """The header and the record-aligned chunks of one CSV object version."""
+
+    size: int
+    header: bytes
+    has_bom: bool
+    data_start: int
+    chunks: tuple[ChunkSpec, ...]
+    record_count: int
+
+
+class _RecordScanner:
+    """Finds record terminators in a CSV byte stream fed block by block.
+
+    Quote tracking follows Python's csv reader (and RFC 4180): a ``"`` opens a quoted field
+    only at the start of a field (after ``,``, after a record terminator, or right after the
+    closing quote of the same field); elsewhere outside quotes it is a literal byte. Inside a
+    quoted field every ``"`` closes it. The parity trick: an escaped ``""`` closes the field
+    and the second quote, directly following the closing one, reopens it, so escapes need no
+    look-ahead across blocks. ``0x22`` and ``0x0A`` never occur inside multi-byte UTF-8
+    sequences, so scanning raw bytes gives exact offsets without decoding anything.
+
+    A line made only of ``\\r`` bytes (including an empty line) is blank: Python's csv reader
+    yields ``[]`` for it, and csv-parse's ``skip_empty_lines`` skips it.
+    """
+
+    def __init__(self) -> None:
+        self.in_quotes = False
+        self.open_at = -1
+        self.last_close = -2
+        self.prev_byte = _LF
+        self.line_blank = True
+
+    def scan(self, block: bytes, pos: int) -> list[tuple[int, bool]]:
+        """Return ``(index in block, is_blank)`` for every record terminator in ``block``."""
+        events: list[tuple[int, bool]] = []
+        end = len(block)
+        i = 0
+        next_lf = -1
+        next_quote = -1
+        while i < end:
+            if self.in_quotes:
+                q = block.find(b'"', i)
+                if q < 0:
+                    break
+                self.in_quotes = False
+                self.last_close = pos + q
+                i = q + 1
+                continue
+            if next_quote < i:
+                next_quote = block.find(b'"', i)
+                if next_quote < 0:
+                    next_quote = end
+            if next_lf < i:
+                next_lf = block.find(b"\n", i)
+                if next_lf < 0:
+                    next_lf = end
+            if next_lf < next_quote:
+                if self.line_blank and next_lf > i:
+                    self.line_blank = block.count(b"\r", i, next_lf) == next_lf - i
+                events.append((next_lf, self.line_blank))
+                self.line_blank = True
+                i = next_lf + 1
+            elif next_quote < end:
+                q = next_quote
+                prev = block[q - 1] if q > 0 else self.prev_byte
+                self.line_blank = False
+                if prev in (_COMMA, _LF):
+                    self.in_quotes = True
+                    self.open_at = pos + q
+                elif pos + q - 1 == self.last_close:
+                    self.in_quotes = True  # an escaped "" inside the field opened at open_at
+                i = q + 1
+            else:
+                if self.line_blank:
+                    self.line_blank = block.count(b"\r", i, end) == end - i
+                break
+        if end:
+            self.prev_byte = block[-1]
+        return events
+
+
+@dataclass
+class _PlanBuilder:
+    """Mutable planning state; everything here is O(1) in the object size except the header."""
+
+    size: int
+    chunk_size: int
+    scanner: _RecordScanner = field(default_factory=_RecordScanner)
+    header_start: int = 0
+    header_buf: bytearray = field(default_factory=bytearray)
+    header: bytes | None = None
+    data_start: int = -1
+    chunk_start: int = -1
+    next_target: int = -1
+    records_before: int = 0
+    records_in_chunk: int = 0
+    chunks: list[ChunkSpec] = field(default_factory=list)
+
+    def feed(self, block: bytes, pos: int) -> None:
+        for rel, is_blank in self.scanner.scan(block, pos):
+            offset = pos + rel
+            if self.header is None:
+                self._on_header_line(block, pos, rel, is_blank)
+            elif not is_blank:
+                self.records_in_chunk += 1
+                if offset >= self.next_target:
+                    self._close_chunk(offset)
+        if self.header is None:
+            self.header_buf += block[max(0, self.header_start - pos) :]
+
+    def _on_header_line(self, block: bytes, pos: int, rel: int, is_blank: bool) -> None:
+        if is_blank:
+            # Leading blank lines are skipped, as csv-parse's skip_empty_lines does upstream.
+            self.header_buf.clear()
+            self.header_start = pos + rel + 1
+            return
+        self.header_buf += block[max(0, self.header_start - pos) : rel]
+        self._start_data(pos + rel + 1)
+
+    def _start_data(self, data_start: int) -> None:
+        # A record's trailing \r bytes are part of its terminator (csv treats \r\r\n as one).
+        self.header = bytes(self.header_buf).rstrip(b"\r")
+        self.header_buf = bytearray()
+        self.data_start = data_start
+        self.chunk_start = data_start
+        self.next_target = data_start + self.chunk_size
+
+    def _close_chunk(self, byte_end: int) -> None:
+        self.chunks.append(
+            ChunkSpec(
+                index=len(self.chunks),
+                byte_start=self.chunk_start,
+                byte_end=byte_end,
+                first_record=self.records_before + 1,
+                record_count=self.records_in_chunk,
+            )
+        )
+        self.records_before += self.records_in_chunk
+        self.records_in_chunk = 0
+        self.chunk_start = byte_end + 1
+        # Several grid targets can fall inside one wide record: jump to the first one after it.
+        steps = (byte_end - self.data_start) // self.chunk_size + 1
+        self.next_target = self.data_start + steps * self.chunk_size
+
+    def finish(self, has_bom: bool) -> ChunkPlan:
+        if self.scanner.in_quotes:
+            raise MalformedCsvError(
+                "unterminated quoted field at end of object", byte_offset=self.scanner.open_at
+            )
+        pending_record = not self.scanner.line_blank
+        if self.header is None:
+            if not pending_record:
+                raise MalformedCsvError("object has no header record", size=self.size)
+            self._start_data(self.size)
+            pending_record = False
+        if pending_record:
+            self.records_in_chunk += 1
+        if self.chunk_start < self.size:
+            if self.records_in_chunk:
+                self._close_chunk(self.size - 1)
+            elif self.chunks:
+                # Only blank lines remain: fold them into the last chunk instead of an empty one.
+                self.chunks[-1] = replace(self.chunks[-1], byte_end=self.size - 1)
+        assert self.header is not None
+        return ChunkPlan(
+            size=self.size,
+            header=self.header,
+            has_bom=has_bom,
+            data_start=self.data_start,
+            chunks=tuple(self.chunks),
+            record_count=self.records_before,
+        )
+
+
+def _iter_nonempty(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield the stream's blocks, the first one holding at least as many bytes as a BOM."""
+    head = bytearray()
+    iterator = iter(blocks)
+    for block in iterator:
+        head += block
+        if len(head) >= len(UTF8_BOM):
+            break
+    if head:
+        yield bytes(head)
+    for block in iterator:
+        if block:
+            yield block
+
+
+def plan_chunks(blocks: Iterable[bytes], *, size: int, chunk_size: int) -> ChunkPlan:
+    """Plan record-aligned chunks of about ``chunk_size`` bytes by streaming the object once.
+
+    Args:
+        blocks: the object's bytes in order, in pieces of any size; consumed exactly once.
+        size: the object's size from its HEAD.
+        chunk_size: target chunk length in bytes; a chunk ends at the first record terminator
+            at or after each grid offset ``data_start + k * chunk_size``.
+
+    Returns:
+        The header (without BOM and terminator) and chunks covering ``[data_start, size - 1]``.
+
+    Raises:
+        EmptyObjectError: ``size`` is 0.
+        SourceChangedError: the streamed length differs from ``size``.
+        MalformedCsvError: an unterminated quoted field, or no header record at all.
+    """
+    if size == 0:
+        raise EmptyObjectError("source object is empty (0 bytes), not a CSV file", size=0)
+    if size < 0:
+        raise ValueError(f"object size must not be negative, got {size}")
+    if chunk_size <= 0:
+        raise ValueError(f"chunk_size must be a positive number of bytes, got {chunk_size}")
+    builder = _PlanBuilder(size=size, chunk_size=chunk_size)
+    has_bom = False
+    pos = 0
+    for index, block in enumerate(_iter_nonempty(blocks)):
+        if pos + len(block) > size:
+            raise SourceChangedError(
+                "object is longer than its planned size",
+                expected_size=size,
+                read_at_least=pos + len(block),
+            )
+        body = block
+        if index == 0 and block.startswith(UTF8_BOM):
+            has_bom = True
+            body = block[len(UTF8_BOM) :]
+            builder.header_start = len(UTF8_BOM)
+            pos = len(UTF8_BOM)
+        builder.feed(body, pos)
+        pos += len(body)
+    if pos != size:
+        raise SourceChangedError(
+            "object is shorter than its planned size", expected_size=size, read_size=pos
+        )
+    return builder.finish(has_bom)

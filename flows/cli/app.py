@@ -1,0 +1,189 @@
+"""The `catalog-etl` command line (Typer). Database-only commands never import prefect."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
+from catalog_lib.adapters.postgres import get_schema_status, resolve_database, upgrade_schema
+from catalog_lib.core.settings import Settings
+from flows.cli.demo import demo
+from flows.cli.jobs import ingest, job_app, jobs
+from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
+from flows.cli.quality import audit_app, retention
+from flows.cli.recovery import reconcile, repair, retry
+from flows.cli.serve import serve
+from flows.cli.stack import down, status, up
+from flows.cli.webhook import webhook_app
+
+app = typer.Typer(
+    name="catalog-etl",
+    help="Ingest scraper catalog CSVs into PostgreSQL, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="The database: embedded server lifecycle and migrations.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+app.command("demo")(demo)
+app.command("ingest")(ingest)
+app.command("jobs")(jobs)
+app.command("status")(status)
+app.command("down")(down)
+app.command("up")(up)
+app.command("serve")(serve)
+app.command("retry")(retry)
+app.command("repair")(repair)
+app.command("reconcile")(reconcile)
+app.add_typer(job_app, name="job")
+app.command("retention")(retention)
+app.add_typer(audit_app, name="audit")
+app.add_typer(webhook_app, name="webhook")
+
+
+def _embedded(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(settings.state_dir / "pg", bin_dir=settings.pg_bin_dir)
+
+
+def _database_url(settings: Settings) -> str | None:
+    return settings.database_url.get_secret_value() if settings.database_url else None
+
+
+@db_app.command("start")
+def db_start(as_json: bool = JSON_OPTION) -> None:
+    """Start the embedded PostgreSQL server (or confirm it already runs)."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        if _database_url(settings):
+            emit(
+                {"embedded": False, "running": None},
+                as_json=as_json,
+                text=lambda: typer.echo("CATALOG_DATABASE_URL is set: nothing to start"),
+            )
+            return
+        status = _embedded(settings).start()
+        emit(
+            {
+                "embedded": True,
+                "running": True,
+                "pid": status.pid,
+                "port": status.port,
+                "data_dir": status.data_dir,
+            },
+            as_json=as_json,
+            text=lambda: typer.echo(
+                f"PostgreSQL running on 127.0.0.1:{status.port} (data: {status.data_dir})"
+            ),
+        )
+
+
+@db_app.command("stop")
+def db_stop(as_json: bool = JSON_OPTION) -> None:
+    """Stop the embedded PostgreSQL server."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        stopped = _embedded(settings).stop()
+        emit(
+            {"stopped": stopped},
+            as_json=as_json,
+            text=lambda: typer.echo("stopped" if stopped else "not running"),
+        )
+
+
+@db_app.command("url")
+def db_url(as_json: bool = JSON_OPTION) -> None:
+    """Print the connection URL in use (starts the embedded server if needed)."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
+        emit(
+            {"url": target.url, "embedded": target.embedded is not None},
+            as_json=as_json,
+            text=lambda: typer.echo(target.url),
+        )
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: bool = JSON_OPTION) -> None:
+    """Apply all migrations (starts the embedded server if needed); a no-op when current."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
+        result = upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
+        after = get_schema_status(target.url)
+        emit(
+            {
+                "revision": result.current,
+                "previous_revision": result.previous,
+                "changed": result.changed,
+                "embedding_type": after.embedding_type,
+            },
+            as_json=as_json,
+            text=lambda: typer.echo(
+                f"schema upgraded {result.previous or 'empty'} -> {result.current}"
+                if result.changed
+                else f"schema already at {result.current}"
+            ),
+        )
+
+
+@db_app.command("status")
+def db_status(as_json: bool = JSON_OPTION) -> None:
+    """Show the server, the schema revision and whether embeddings use pgvector."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        url = _database_url(settings)
+        server = None if url else _embedded(settings).status()
+        document: dict[str, object] = {"embedded": server is not None}
+        if server is not None:
+            document.update(
+                running=server.running,
+                pid=server.pid,
+                port=server.port,
+                data_dir=server.data_dir,
+                run_as=server.run_as,
+            )
+        reachable = url is not None or (server is not None and server.running)
+        if reachable:
+            target = resolve_database(url, settings.state_dir, settings.pg_bin_dir, start=False)
+            schema = get_schema_status(target.url)
+            document.update(
+                server_version=schema.server_version,
+                revision=schema.revision,
+                head=schema.head,
+                current=schema.is_current,
+                embedding_type=schema.embedding_type,
+                pgvector=_pgvector_state(schema.embedding_type),
+            )
+        emit(document, as_json=as_json, text=lambda: _print_status(document))
+
+
+def _pgvector_state(embedding_type: str | None) -> str:
+    if embedding_type is None:
+        return "no schema yet"
+    if embedding_type.startswith("vector"):
+        return "pgvector"
+    return "fallback: real[] (pgvector is not installed on this server; no vector search)"
+
+
+def _print_status(document: dict[str, object]) -> None:
+    for key, value in document.items():
+        typer.echo(f"{key:>15}: {value}")
+
+
+def main() -> None:
+    """Console-script entry point: JSON logs on stderr and Sentry, then the command."""
+    from contextlib import suppress
+
+    from pydantic import ValidationError
+
+    from catalog_lib.core.settings import get_settings
+    from flows.runtime import configure_observability
+
+    # Invalid settings are reported by the command itself (exit 2).
+    with suppress(ValidationError):
+        configure_observability(get_settings(), interactive=sys.stderr.isatty())
+    app()

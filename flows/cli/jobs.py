@@ -1,0 +1,298 @@
+"""`catalog-etl ingest | jobs | job show`: trigger ingests, run the flow, inspect jobs."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from catalog_lib.adapters.postgres import connect, get_schema_status, resolve_database
+from catalog_lib.core.errors import CatalogError, ConfigurationError
+from catalog_lib.core.settings import get_settings
+from catalog_lib.core.sizes import parse_size
+from catalog_lib.ingest import steps
+from catalog_lib.ingest.jobs import JobStatus
+from catalog_lib.ops.reports import get_job_detail, list_jobs
+from catalog_lib.rules.intake import validate_source
+from flows.cli.output import (
+    JSON_OPTION,
+    ExitCode,
+    emit,
+    fail,
+    handle_errors,
+    load_settings,
+    make_console,
+)
+from flows.cli.progress import chunk_progress
+from flows.runtime import get_runtime, secret_value
+from flows.stack.prefect_server import use_prefect_server
+
+job_app = typer.Typer(help="Inspect one job.", no_args_is_help=True)
+
+
+def _require_current_schema(url: str) -> str:
+    schema = get_schema_status(url)
+    if not schema.is_current:
+        raise ConfigurationError(
+            f"the database schema is at {schema.revision or 'nothing'}, not {schema.head}; "
+            "run `catalog-etl db upgrade`"
+        )
+    return url
+
+
+def _database_ready() -> str:
+    """The database URL for read-only commands (no storage or embedding provider is built)."""
+    settings = get_settings()
+    target = resolve_database(
+        secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
+    )
+    return _require_current_schema(target.url)
+
+
+def runtime_ready() -> steps.Runtime:
+    """The full runtime, refusing to work on a database whose schema is not current."""
+    rt = get_runtime()
+    _require_current_schema(rt.database_url)
+    return rt
+
+
+def ingest(
+    source: Annotated[str, typer.Argument(help="Scraper/brand slug, e.g. `cotopaxi`.")],
+    uris: Annotated[
+        list[str],
+        typer.Argument(
+            help="Local paths, file:// or s3:// URLs, or keys relative to CATALOG_LANDING_URL."
+        ),
+    ],
+    scraper_revision: Annotated[
+        str, typer.Option(help="Scraper revision that wrote the file.")
+    ] = "cli",
+    chunk_size: Annotated[
+        str | None, typer.Option(help="Target chunk size, e.g. 4MiB (default: CATALOG_CHUNK_SIZE).")
+    ] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest one job per file and wait for it (progress bar on a terminal)."""
+    load_settings(as_json)
+    try:
+        source = validate_source(source)
+        size = parse_size(chunk_size) if chunk_size else None
+    except ValueError as exc:
+        fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="usage")
+    with handle_errors(as_json):
+        rt = runtime_ready()
+        outcomes = [
+            ingest_one(rt, source, uri, scraper_revision, size, show_progress=not as_json)
+            for uri in uris
+        ]
+    documents = [doc for doc, _ in outcomes]
+    emit(
+        documents[0] if len(documents) == 1 else {"jobs": documents},
+        as_json=as_json,
+        text=lambda: _print_ingest(documents),
+    )
+    if not all(ok for _, ok in outcomes):
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+def ingest_one(
+    rt: steps.Runtime,
+    source: str,
+    uri: str,
+    scraper_revision: str,
+    chunk_size: int | None,
+    *,
+    show_progress: bool,
+) -> tuple[dict[str, Any], bool]:
+    """Trigger one file, run its flow unless it is a duplicate, and return its job document."""
+    try:
+        trigger = steps.request_ingest(
+            rt,
+            source=source,
+            uri_or_key=uri,
+            scraper_revision=scraper_revision,
+            chunk_size=chunk_size,
+        )
+    except CatalogError as exc:
+        return {
+            "uri": uri,
+            "status": "failed",
+            "error_kind": exc.kind,
+            "error_message": str(exc),
+        }, False
+    if trigger.created:
+        _run_flow(rt, trigger.job_id, label=uri, show_progress=show_progress)
+    with connect(rt.database_url) as conn:
+        document = get_job_detail(conn, trigger.job_id, duplicate_of=trigger.duplicate_of)
+    assert document is not None
+    return document, document["status"] != JobStatus.FAILED
+
+
+def _run_flow(rt: steps.Runtime, job_id: uuid.UUID, *, label: str, show_progress: bool) -> None:
+    use_prefect_server(get_settings().state_dir)
+    # The CLI shows its own progress; Prefect's INFO lines still reach the UI via the API.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    from flows.ingest import configured_flow  # imported late: prefect costs seconds
+
+    enabled = show_progress and sys.stderr.isatty()
+    with chunk_progress(rt.database_url, label, lambda _conn: job_id, enabled=enabled):
+        configured_flow()(job_id=str(job_id), label=label, return_state=True)
+
+
+def _print_ingest(documents: list[dict[str, Any]]) -> None:
+    for doc in documents:
+        if "job_id" not in doc:
+            typer.secho(
+                f"{doc['uri']}: {doc['error_kind']}: {doc['error_message']}", fg=typer.colors.RED
+            )
+            continue
+        note = f" (duplicate of an existing {doc['status']} job)" if doc["duplicate_of"] else ""
+        typer.echo(f"job {doc['job_id']} {doc['status']}{note}: {doc['object_key']}")
+        typer.echo(
+            f"  rows {doc['total_processed']} = {doc['total_valid']} valid + "
+            f"{doc['total_invalid']} invalid in {doc['chunks']} chunks; "
+            f"reconcile delta {doc['reconcile_delta']}"
+        )
+        if doc["error_kind"]:
+            typer.secho(f"  {doc['error_kind']}: {doc['error_message']}", fg=typer.colors.RED)
+
+
+def jobs(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    status: Annotated[JobStatus | None, typer.Option(help="Only this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List jobs, newest first."""
+    load_settings(as_json)
+    with handle_errors(as_json), connect(_database_ready()) as conn:
+        rows = list_jobs(conn, source=source, status=status.value if status else None, limit=limit)
+    emit({"jobs": rows}, as_json=as_json, text=lambda: _print_jobs(rows))
+
+
+def _print_jobs(rows: list[dict[str, Any]]) -> None:
+    table = Table(
+        "job", "status", "source", "file", "created", "processed", "valid", "invalid", "delta"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["job_id"]),
+            r["status"],
+            r["source"],
+            r["filename"],
+            r["created_at"].strftime("%Y-%m-%d %H:%M"),
+            str(r["total_processed"]),
+            str(r["total_valid"]),
+            str(r["total_invalid"]),
+            "" if r["reconcile_delta"] is None else str(r["reconcile_delta"]),
+        )
+    make_console().print(table)
+
+
+@job_app.command("show")
+def job_show(
+    job_id: Annotated[uuid.UUID, typer.Argument(help="The job's id.")],
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
+    load_settings(as_json)
+    with handle_errors(as_json), connect(_database_ready()) as conn:
+        document = get_job_detail(conn, job_id)
+    if document is None:
+        fail(f"no job {job_id}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
+    emit(document, as_json=as_json, text=lambda: _print_job(document))
+
+
+def _print_job(doc: dict[str, Any]) -> None:
+    console = make_console()
+    for key in (
+        "job_id",
+        "status",
+        "source",
+        "object_key",
+        "source_etag",
+        "flow_run_id",
+        "created_at",
+        "completed_at",
+        "total_processed",
+        "total_valid",
+        "total_invalid",
+        "total_embedding_failures",
+        "verified_row_count",
+        "reconcile_delta",
+        "supersedes_job_id",
+        "error_kind",
+        "error_message",
+    ):
+        console.print(f"[bold]{key:>24}[/bold]: {doc[key]}")
+    ledger = Table(
+        "chunk", "bytes", "records", "status", "attempts", "valid", "invalid", title="chunk ledger"
+    )
+    for c in doc["ledger"]:
+        ledger.add_row(
+            str(c["chunk_index"]),
+            f"{c['byte_start']}-{c['byte_end']}",
+            str(c["record_count"]),
+            c["status"],
+            str(c["attempts"]),
+            str(c["rows_valid"]),
+            str(c["rows_invalid"]),
+        )
+    console.print(ledger)
+    if doc["invalid_reasons"]:
+        reasons = Table("field", "reason", "rows", title="rejected rows by reason")
+        for r in doc["invalid_reasons"]:
+            reasons.add_row(r["field"], r["reason"], str(r["rows"]))
+        console.print(reasons)
+    if len(doc["supersession_chain"]) > 1:
+        _print_chain(console, doc)
+    if doc.get("operator_actions"):
+        _print_actions(console, doc["operator_actions"])
+
+
+_RELATION = {
+    "replaces": "replaced by this job",
+    "self": "this job",
+    "replaced_by": "replaces this job",
+}
+
+
+def _print_chain(console: Console, doc: dict[str, Any]) -> None:
+    """The chain oldest first, and in words: what this job replaces, what replaced it."""
+    console.print(f"[bold]{'replaces':>24}[/bold]: {_ids(doc.get('replaces'))}")
+    console.print(f"[bold]{'replaced by':>24}[/bold]: {_ids(doc.get('replaced_by'))}")
+    chain = Table("job", "relation", "mode", "status", "created", title="supersession chain")
+    for c in doc["supersession_chain"]:
+        chain.add_row(
+            str(c["id"]),
+            _RELATION.get(c.get("relation") or "", ""),
+            c["mode"],
+            c["status"],
+            str(c["created_at"]),
+        )
+    console.print(chain)
+
+
+def _ids(ids: list[Any] | None) -> str:
+    return ", ".join(str(i) for i in ids) if ids else "-"
+
+
+def _print_actions(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(
+        "when", "actor", "action", "outcome", "code", "result job", title="operator actions"
+    )
+    for a in rows:
+        table.add_row(
+            a["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            a["actor"],
+            a["action"],
+            a["outcome"],
+            a["code"] or "",
+            str(a["result_job_id"] or ""),
+        )
+    console.print(table)

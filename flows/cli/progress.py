@@ -1,0 +1,54 @@
+"""A terminal progress bar of a job's chunks, read from the ledger while its flow runs."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.ops.reports import get_job_progress
+
+JobLocator = Callable[[psycopg.Connection[Any]], uuid.UUID | None]
+
+
+@contextmanager
+def chunk_progress(
+    database_url: str, label: str, locate_job: JobLocator, *, enabled: bool
+) -> Iterator[None]:
+    """Show `completed/total chunks` of the job `locate_job` finds (polled every 0.5 s)."""
+    if not enabled:
+        yield
+        return
+    done = threading.Event()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def poll() -> None:
+            with connect(database_url, autocommit=True) as conn:
+                while not done.wait(0.5):
+                    job_id = locate_job(conn)
+                    completed, total = get_job_progress(conn, job_id) if job_id else (0, 0)
+                    if total:
+                        bar.update(task, total=total, completed=completed)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            poller.join(timeout=2)

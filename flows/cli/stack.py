@@ -1,0 +1,161 @@
+"""`catalog-etl up | down | status`: the local stack under $CATALOG_HOME.
+
+The stack is the embedded PostgreSQL server (unless CATALOG_DATABASE_URL is set), the local
+Prefect server (unless PREFECT_API_URL is set) and one detached `catalog-etl serve` (all
+deployments + the webhook). PIDs live in `$CATALOG_HOME/run`, logs in `$CATALOG_HOME/logs`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
+from catalog_lib.adapters.postgres import redact_url, resolve_database, upgrade_schema
+from catalog_lib.core.settings import Settings
+from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings, make_console
+from flows.runtime import secret_value
+from flows.stack.prefect_server import (
+    ensure_prefect_server,
+    is_healthy,
+    read_managed_server,
+    stop_prefect_server,
+)
+from flows.stack.serve_process import (
+    ensure_local_secret,
+    is_ready,
+    is_webhook_healthy,
+    log_path,
+    read_serve,
+    start_serve,
+    stop_serve,
+)
+
+
+def _embedded(settings: Settings) -> EmbeddedPostgres:
+    return EmbeddedPostgres(settings.state_dir / "pg", bin_dir=settings.pg_bin_dir)
+
+
+def up(as_json: bool = JSON_OPTION) -> None:
+    """Start (or reuse) PostgreSQL, the Prefect server and `serve` with the webhook."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        state_dir = settings.state_dir.resolve()
+        target = resolve_database(
+            secret_value(settings.database_url), state_dir, settings.pg_bin_dir
+        )
+        upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
+        prefect = ensure_prefect_server(state_dir)
+        running = read_serve(state_dir)
+        reused = running is not None and running.prefect_api == prefect.api_url
+        if running is not None and not (reused and is_ready(running)):
+            # A serve bound to another Prefect API, or one that stopped answering.
+            stop_serve(state_dir)
+            reused = False
+        secret_file = None if settings.webhook_secret else ensure_local_secret(state_dir)
+        if reused and running is not None:
+            served = running
+        else:
+            extra = {"CATALOG_WEBHOOK_SECRET": secret_file.read_text()} if secret_file else {}
+            served = start_serve(state_dir, prefect.api_url, extra_env=extra)
+    document = {
+        "prefect_api": prefect.api_url,
+        "prefect_ui": prefect.ui_url,
+        "webhook": served.webhook,
+        "database": redact_url(target.url),
+        "serve_pid": served.pid,
+        "reused": reused,
+        "logs": str(state_dir / "logs"),
+        "webhook_secret_file": str(secret_file) if secret_file else None,
+    }
+    emit(document, as_json=as_json, text=lambda: _print_up(document))
+
+
+def _print_up(document: dict[str, Any]) -> None:
+    console = make_console()
+    console.print("catalog-etl is up" + (" (already running)" if document["reused"] else ""))
+    for label, key in (
+        ("Prefect UI", "prefect_ui"),
+        ("Prefect API", "prefect_api"),
+        ("webhook", "webhook"),
+        ("database", "database"),
+        ("logs", "logs"),
+        ("webhook secret", "webhook_secret_file"),
+    ):
+        console.print(f"  {label + ':':<16}{document[key] or '-'}", markup=False)
+    console.print("  stop it with: uv run catalog-etl down", markup=False)
+
+
+def status(as_json: bool = JSON_OPTION) -> None:
+    """Show the local services: PostgreSQL, the Prefect server and `serve` (with the webhook)."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        state_dir = settings.state_dir.resolve()
+        pg = _embedded(settings).status()
+        prefect = read_managed_server(state_dir)
+        served = read_serve(state_dir)
+    document: dict[str, Any] = {
+        "postgres": {
+            "running": pg.running,
+            "pid": pg.pid,
+            "url": pg.url,
+            "external": settings.database_url is not None,
+        },
+        "prefect": {
+            "running": prefect is not None,
+            "pid": prefect.pid if prefect else None,
+            "api_url": prefect.api_url if prefect else None,
+            "ui_url": prefect.ui_url if prefect else None,
+            "healthy": bool(prefect and is_healthy(prefect.api_url)),
+        },
+        "serve": {
+            "running": served is not None,
+            "pid": served.pid if served else None,
+            "webhook": served.webhook if served else None,
+            "webhook_healthy": bool(served and is_webhook_healthy(served.webhook)),
+            "prefect_api": served.prefect_api if served else None,
+            "log_file": str(log_path(state_dir)),
+        },
+    }
+    emit(document, as_json=as_json, text=lambda: _print_status(document))
+
+
+def _print_status(document: dict[str, Any]) -> None:
+    console = make_console()
+    pg, prefect, served = document["postgres"], document["prefect"], document["serve"]
+    console.print(
+        f"postgres: {'running ' + str(pg['url']) if pg['running'] else 'stopped'}"
+        + (
+            " (CATALOG_DATABASE_URL is set: the embedded server is not used)"
+            if pg["external"]
+            else ""
+        ),
+        markup=False,
+    )
+    console.print(
+        f"prefect:  {'running ' + str(prefect['ui_url']) if prefect['running'] else 'stopped'}",
+        markup=False,
+    )
+    webhook = f"running, webhook {served['webhook']}" if served["running"] else "stopped"
+    console.print(f"serve:    {webhook}", markup=False)
+
+
+def down(as_json: bool = JSON_OPTION) -> None:
+    """Stop `serve` (and its flow runs), the local Prefect server and embedded PostgreSQL."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json):
+        state_dir = settings.state_dir.resolve()
+        served = stop_serve(state_dir)
+        prefect = stop_prefect_server(state_dir)
+        postgres = _embedded(settings).stop()
+    document = {"serve_stopped": served, "prefect_stopped": prefect, "postgres_stopped": postgres}
+    emit(
+        document,
+        as_json=as_json,
+        text=lambda: typer.echo(
+            f"serve: {'stopped' if served else 'was not running'}; "
+            f"prefect: {'stopped' if prefect else 'was not running'}; "
+            f"postgres: {'stopped' if postgres else 'was not running'}"
+        ),
+    )

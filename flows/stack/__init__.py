@@ -1,0 +1,1 @@
+"""The local stack: the Prefect server, serve, and the deployment list."""

@@ -1,0 +1,1 @@
+"""The signed scraper webhook (FastAPI)."""

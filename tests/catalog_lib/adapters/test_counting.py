@@ -1,0 +1,161 @@
+"""Tests for DuckDB record counting against the stdlib quote-parity counter."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from catalog_lib.adapters.counting import RecordCount, count_records, count_records_stdlib
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+
+CASES_DIR = Path(__file__).parents[2] / "cases" / "csv"
+
+# (bytes, expected non-blank logical records after the header)
+CORPUS: dict[str, tuple[bytes, int]] = {
+    "basic": (b"a,b,c\n1,2,3\n4,5,6\n", 2),
+    "blank_lines": (b"a,b,c\n1,2,3\n\n\n4,5,6\n\n", 2),
+    "blank_lines_crlf": (b"a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n", 2),
+    "commas_only": (b"a,b,c\n,,\n1,2,3\n,\n", 3),
+    "whitespace_line": (b"a,b,c\n1,2,3\n   \n4,5,6\n", 3),
+    "quoted_empty_line": (b'a,b,c\n""\n1,2,3\n', 2),
+    "bom": (b"\xef\xbb\xbfa,b,c\n1,2,3\n", 1),
+    "bom_quoted_header": (b'\xef\xbb\xbf"a","b"\n1,2\n3,4\n', 2),
+    "crlf": (b"a,b,c\r\n1,2,3\r\n4,5,6\r\n", 2),
+    "quoted_newlines": (b'a,b,c\n1,"x\ny",3\n4,"p""q\n\nr",6\n', 2),
+    "quoted_crlf": (b'a,b,c\r\n1,"x\r\ny",3\r\n7,8,9\r\n', 2),
+    "escaped_quotes": (b'a,b\n"say ""hi""",2\n"""",3\n', 2),
+    "header_only": (b"a,b,c\n", 0),
+    "header_only_no_newline": (b"a,b,c", 0),
+    "no_trailing_newline": (b"a,b,c\n1,2,3\n4,5,6", 2),
+    "fewer_columns": (b"a,b,c\n1,2\n4\n7,8,9\n", 3),
+    "more_columns": (b"a,b,c\n1,2,3,4\n4,5,6,,,,\n", 2),
+    "ragged_with_quoted_newline": (b'a,b,c\n1,"x\ny"\n4,5,6,7\n', 2),
+    "much_wider_rows": (b"a,b\n" + b",".join([b"x"] * 100) + b"\n1,2\n", 2),
+    "single_column": (b"sku\nA\n\nB\n", 2),
+    "utf8_cells": ('name,price\nZelt für 2,"1.299,00 €"\n'.encode(), 1),
+}
+
+MALFORMED: dict[str, bytes] = {
+    "unterminated_quote": b'a,b,c\n1,"x,3\n4,5,6\n',
+    "stray_quote": b'a,b,c\n1,x"y,3\n',
+}
+
+
+def _write_corpus() -> None:
+    """Keep the corpus visible under tests/cases/csv for humans and other tests."""
+    CASES_DIR.mkdir(parents=True, exist_ok=True)
+    for name, (data, _) in CORPUS.items():
+        path = CASES_DIR / f"reconcile_{name}.csv"
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+
+
+_write_corpus()
+
+
+def _blocks(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+@pytest.mark.parametrize("block_size", [1, 3, 1 << 20], ids=["b1", "b3", "b1m"])
+def test_stdlib_counter_matches_expected(name: str, block_size: int) -> None:
+    data, expected = CORPUS[name]
+    assert count_records_stdlib(_blocks(data, block_size)) == expected
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_stdlib_counter_agrees_with_csv_module_on_non_blank_rows(name: str) -> None:
+    data, _ = CORPUS[name]
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    non_blank = [r for r in rows if r]
+    assert count_records_stdlib([data]) == max(len(non_blank) - 1, 0)
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_stdlib_counter_rejects_unbalanced_quotes(name: str) -> None:
+    with pytest.raises(MalformedCsvError):
+        count_records_stdlib([MALFORMED[name]])
+
+
+@pytest.fixture
+def local_store(tmp_path: Path) -> ObjectStore:
+    return ObjectStore(StorageConfig(landing_url=str(tmp_path / "landing")))
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_duckdb_count_equals_stdlib_count_local(local_store: ObjectStore, name: str) -> None:
+    data, expected = CORPUS[name]
+    version = local_store.write(f"{name}.csv", data)
+    result = count_records(local_store, version)
+    assert result == RecordCount(records=expected, method="duckdb")
+    assert result.records == count_records_stdlib(local_store.iter_bytes(version.uri))
+
+
+@pytest.mark.s3
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_duckdb_count_equals_stdlib_count_s3(s3_bucket: StorageConfig, name: str) -> None:
+    store = ObjectStore(s3_bucket)
+    data, expected = CORPUS[name]
+    version = store.write(f"{name}.csv", data)
+    result = count_records(store, version)
+    assert result.records == expected
+    assert result.records == count_records_stdlib(store.iter_bytes(version.uri, block_size=5))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(MALFORMED["unterminated_quote"], id="unterminated_quote"),
+        pytest.param(MALFORMED["stray_quote"], id="stray_quote"),
+        pytest.param(b"\na,b\n1,2\n", id="blank_before_header"),
+        pytest.param(b"a,b\r1,2\r3,4\r", id="cr_only_line_endings"),
+    ],
+)
+def test_duckdb_count_refuses_what_it_would_miscount(local_store: ObjectStore, data: bytes) -> None:
+    version = local_store.write("bad.csv", data)
+    with pytest.raises(MalformedCsvError) as info:
+        count_records(local_store, version)
+    assert b"1,2" not in str(info.value).encode()
+
+
+def test_duckdb_error_message_carries_no_row_data(local_store: ObjectStore) -> None:
+    wide = b",".join([b"secretcell"] * 5000)
+    version = local_store.write("wide.csv", b"a,b\n" + wide + b"\n")
+    with pytest.raises(MalformedCsvError) as info:
+        count_records(local_store, version)
+    assert "secretcell" not in str(info.value)
+
+
+def test_empty_object_is_terminal(local_store: ObjectStore) -> None:
+    version = local_store.write("empty.csv", b"")
+    with pytest.raises(EmptyObjectError):
+        count_records(local_store, version)
+
+
+def test_changed_object_is_refused(local_store: ObjectStore) -> None:
+    version = local_store.write("x.csv", b"a\n1\n")
+    local_store.write("x.csv", b"a\n1\n2\n")
+    with pytest.raises(SourceChangedError):
+        count_records(local_store, version)
+
+
+def test_large_multiblock_file_counts_exactly(local_store: ObjectStore) -> None:
+    row = b'SKU-1,"name, with comma","multi\nline ""desc""",12.50\n'
+    data = b"sku,name,desc,price\n" + row * 30_000 + b"\n\nSKU-2,x\n"
+    version = local_store.write("big.csv", data)
+    assert count_records(local_store, version).records == 30_001
+    assert count_records_stdlib(local_store.iter_bytes(version.uri, block_size=4096)) == 30_001
+
+
+@pytest.mark.s3
+def test_changed_s3_object_is_refused(s3_bucket: StorageConfig) -> None:
+    store = ObjectStore(s3_bucket)
+    version = store.write("x.csv", b"a\n1\n")
+    store.write("x.csv", b"a\n1\n2\n")
+    with pytest.raises(SourceChangedError):
+        count_records(store, version)

@@ -1,0 +1,116 @@
+"""The job-state sweeper's rules and its guarded closing of jobs (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+import pytest
+
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.ingest import jobs, steps
+from catalog_lib.ops.crash_sweep import (
+    OpenJob,
+    RunState,
+    RunStateType,
+    Verdict,
+    decide,
+    list_open_jobs,
+    sweep_jobs,
+)
+from tests.factories import catalog_row, job_row, local_runtime, to_csv
+
+CLOSE_FAILED = jobs.JobStatus.FAILED
+CLOSE_CANCELLED = jobs.JobStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("job_status", "run_state", "expected"),
+    [
+        ("running", RunStateType.CRASHED, Verdict(True, CLOSE_FAILED, "crashed")),
+        ("running", RunStateType.FAILED, Verdict(True, CLOSE_FAILED, "failed")),
+        ("running", RunStateType.CANCELLED, Verdict(True, CLOSE_CANCELLED, "cancelled")),
+        ("running", RunStateType.COMPLETED, Verdict(True, CLOSE_FAILED, "orphaned")),
+        ("pending", RunStateType.CRASHED, Verdict(True, CLOSE_FAILED, "crashed")),
+        ("running", RunStateType.RUNNING, Verdict(False)),
+        ("running", RunStateType.CANCELLING, Verdict(False)),
+        ("running", RunStateType.PAUSED, Verdict(False)),
+        ("pending", RunStateType.SCHEDULED, Verdict(False)),
+        ("pending", RunStateType.PENDING, Verdict(False)),
+        ("pending", None, Verdict(False)),
+        ("running", None, Verdict(False)),
+        ("completed", RunStateType.CRASHED, Verdict(False)),
+        ("failed", RunStateType.CRASHED, Verdict(False)),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, Verdict) else "",
+)
+def test_decide_closes_only_from_an_ended_run(
+    job_status: str, run_state: RunStateType | None, expected: Verdict
+) -> None:
+    assert decide(job_status, run_state) == expected
+
+
+def _job(db_url: str, landing: Path, key: str) -> uuid.UUID:
+    rt = local_runtime(db_url, landing, chunk_size=1024)
+    rt.store.write(key, to_csv([catalog_row(i) for i in range(20)]))
+    return steps.request_ingest(rt, source="trailco", uri_or_key=key, scraper_revision="t").job_id
+
+
+def _set_running(db_url: str, job_id: uuid.UUID, run_id: uuid.UUID) -> None:
+    with connect(db_url) as conn:
+        assert jobs.mark_running(conn, job_id, run_id)
+
+
+@pytest.mark.postgres
+def test_sweep_closes_jobs_of_ended_runs_and_leaves_the_rest(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    crashed, live, unknown, pending, other_run = (
+        _job(db_url, tmp_path, f"v2/trailco/{name}.csv")
+        for name in ("crashed", "live", "unknown", "pending", "other")
+    )
+    runs = {job: uuid.uuid4() for job in (crashed, live, unknown, other_run)}
+    for job, run in runs.items():
+        _set_running(db_url, job, run)
+    with connect(db_url) as conn:
+        listed = {j.job_id: j for j in list_open_jobs(conn)}
+    assert set(listed) == {crashed, live, unknown, pending, other_run}
+    assert listed[crashed] == OpenJob(crashed, "running", "trailco", runs[crashed])
+    assert listed[pending].flow_run_id is None
+
+    def read(job: OpenJob) -> RunState | None:
+        if job.job_id == crashed:
+            return RunState(runs[crashed], RunStateType.CRASHED)
+        if job.job_id == live:
+            return RunState(runs[live], RunStateType.RUNNING)
+        if job.job_id == other_run:
+            # A crashed run that is not the job's own: the guard keeps the job open.
+            return RunState(uuid.uuid4(), RunStateType.CRASHED)
+        return None
+
+    with caplog.at_level(logging.WARNING, logger="catalog_lib.ops.crash_sweep"):
+        report = sweep_jobs(db_url, read)
+    assert (report.examined, report.closed) == (5, 1)
+    closed = job_row(db_url, crashed)
+    assert (closed["status"], closed["error_kind"]) == ("failed", "crashed")
+    assert str(runs[crashed]) in closed["error_message"]
+    for job in (live, unknown, other_run):
+        assert job_row(db_url, job)["status"] == "running"
+    assert job_row(db_url, pending)["status"] == "pending"
+    events = [r for r in caplog.records if getattr(r, "event", None) == "etl.sweeper.closed"]
+    assert len(events) == 1
+    assert (events[0].job_id, events[0].error_kind) == (str(crashed), "crashed")  # type: ignore[attr-defined]
+    assert events[0].levelno == logging.WARNING
+    # A second sweep finds nothing more to close.
+    assert sweep_jobs(db_url, read).closed == 0
+
+
+@pytest.mark.postgres
+def test_sweep_closes_a_pending_job_from_a_run_found_for_it(db_url: str, tmp_path: Path) -> None:
+    job = _job(db_url, tmp_path, "v2/trailco/pending.csv")
+    run = uuid.uuid4()
+    report = sweep_jobs(db_url, lambda _: RunState(run, RunStateType.CANCELLED))
+    assert report.closed == 1
+    row = job_row(db_url, job)
+    assert (row["status"], row["error_kind"]) == ("cancelled", "cancelled")

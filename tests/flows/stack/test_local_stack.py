@@ -1,0 +1,124 @@
+"""The local Prefect server (started once, reused) and `catalog-etl status | down`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flows.stack.prefect_server import ensure_prefect_server, is_healthy, read_managed_server
+from tests.flows.cli.test_database import Home, _make_home, _remove_home, run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture
+def stack_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    home = _make_home("catalog-etl-test-stack-")
+    home.env.pop("PREFECT_API_URL", None)
+    try:
+        yield home
+    finally:
+        run_cli(home, "down")
+        _remove_home(home)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> None:
+    state = Path(stack_home.env["CATALOG_HOME"]).resolve()
+    first = ensure_prefect_server(state)
+    assert first.managed and first.pid is not None and is_healthy(first.api_url)
+    assert first.api_url.startswith("http://127.0.0.1:")
+    again = ensure_prefect_server(state)
+    assert again.pid == first.pid
+    assert run_cli(stack_home, "db", "start").returncode == 0
+
+    status = json.loads(run_cli(stack_home, "status", "--json").stdout)
+    assert status["prefect"]["running"] and status["prefect"]["healthy"]
+    assert status["prefect"]["pid"] == first.pid
+    assert status["postgres"]["running"] and not status["postgres"]["external"]
+
+    down = run_cli(stack_home, "down", "--json")
+    assert json.loads(down.stdout) == {
+        "serve_stopped": False,
+        "prefect_stopped": True,
+        "postgres_stopped": True,
+    }
+    assert not _alive(first.pid)
+    assert read_managed_server(state) is None
+    after = json.loads(run_cli(stack_home, "status", "--json").stdout)
+    assert not after["prefect"]["running"] and not after["postgres"]["running"]
+    again_down = json.loads(run_cli(stack_home, "down", "--json").stdout)
+    assert again_down == {
+        "serve_stopped": False,
+        "prefect_stopped": False,
+        "postgres_stopped": False,
+    }
+
+
+def test_external_prefect_api_is_used_as_is(
+    stack_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api/")
+    server = ensure_prefect_server(Path(stack_home.env["CATALOG_HOME"]))
+    assert (server.api_url, server.managed, server.pid) == ("http://127.0.0.1:9/api", False, None)
+    assert read_managed_server(Path(stack_home.env["CATALOG_HOME"])) is None
+
+
+def _processes_of(home: Path) -> list[int]:
+    """Live processes (not zombies) whose command line or environment mentions `home`."""
+    needle = str(home).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in seen:
+            found.append(int(entry.name))
+    return found
+
+
+def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
+    home = Path(stack_home.env["CATALOG_HOME"]).resolve()
+    result = run_cli(stack_home, "up", "--json")
+    assert result.returncode == 0, (result.stdout, result.stderr[-3000:])
+    up = json.loads(result.stdout)
+    for key in ("prefect_api", "prefect_ui", "webhook"):
+        assert up[key].startswith("http://127.0.0.1:"), up
+    assert httpx.get(f"{up['webhook']}/healthz", timeout=5).status_code == 200
+    assert not up["reused"]
+    assert (home / "run" / "serve.json").is_file() and (home / "logs" / "serve.log").is_file()
+
+    again = json.loads(run_cli(stack_home, "up", "--json").stdout)
+    assert again["reused"] and again["serve_pid"] == up["serve_pid"]
+    assert again["webhook"] == up["webhook"]
+
+    status = json.loads(run_cli(stack_home, "status", "--json").stdout)
+    assert status["serve"]["running"] and status["serve"]["webhook_healthy"]
+    assert status["serve"]["pid"] == up["serve_pid"]
+    assert status["prefect"]["healthy"] and status["postgres"]["running"]
+    pids = [up["serve_pid"], status["prefect"]["pid"], status["postgres"]["pid"]]
+    assert set(_processes_of(home)) >= set(pids)
+
+    down = json.loads(run_cli(stack_home, "down", "--json").stdout)
+    assert down == {"serve_stopped": True, "prefect_stopped": True, "postgres_stopped": True}
+    assert [pid for pid in pids if _alive(pid)] == []
+    assert _processes_of(home) == []
+    after = json.loads(run_cli(stack_home, "status", "--json").stdout)
+    assert not any(after[name]["running"] for name in ("serve", "prefect", "postgres"))

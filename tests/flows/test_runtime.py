@@ -1,0 +1,41 @@
+"""Entry-point logging: quiet on a terminal unless the level is set, full otherwise."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from catalog_lib.core.logs import reset_logging
+from catalog_lib.core.settings import Settings
+from flows.runtime import configure_observability
+
+
+@pytest.fixture
+def clean_logging(catalog_env: object) -> Iterator[None]:
+    yield
+    reset_logging()
+
+
+def _console_and_product_levels() -> tuple[int, int]:
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "catalog_etl", False))
+    return handler.level, logging.getLogger("catalog_lib").level
+
+
+def test_terminal_sessions_only_see_warnings_by_default(clean_logging: None) -> None:
+    configure_observability(Settings(), interactive=True)
+    assert _console_and_product_levels() == (logging.WARNING, logging.INFO)
+
+
+def test_an_explicit_level_wins_on_a_terminal(
+    clean_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CATALOG_LOG_LEVEL", "DEBUG")
+    configure_observability(Settings(), interactive=True)
+    assert _console_and_product_levels() == (logging.DEBUG, logging.DEBUG)
+
+
+def test_services_log_every_event(clean_logging: None) -> None:
+    configure_observability(Settings(), interactive=False)
+    assert _console_and_product_levels() == (logging.INFO, logging.INFO)
