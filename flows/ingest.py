@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task, exponential_backoff
 
 from catalog_lib.adapters.storage import ObjectVersion
-from catalog_lib.core.errors import CatalogError, TransientError
+from catalog_lib.core.errors import CatalogError, JobNotRunnableError, TransientError
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.applying import ApplyResult
@@ -32,6 +32,8 @@ from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
 CACHE_EXPIRATION = timedelta(days=7)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
@@ -46,7 +48,8 @@ def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) ->
 
 
 # Every task retries transient errors only, with jittered exponential backoff; the configured
-# retry count and backoff base are applied per run by `_with_retry_policy`.
+# retry count and backoff base are applied per run by `_with_retry_policy`, which the flow
+# applies to every task it runs (plan, chunks, apply partitions, aggregate, reconcile).
 TRANSIENT_RETRIES: dict[str, Any] = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(2),
@@ -185,7 +188,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     rt = get_runtime()
     run_id = current_flow_run.id
     job = steps.start_job(rt, uuid.UUID(job_id), uuid.UUID(run_id) if run_id else None)
-    planned = plan_task(job_id)
+    planned = _with_retry_policy(plan_task)(job_id)
     logger.info(
         "planned %d chunks (%d adopted from the superseded job)",
         len(planned.chunks),
@@ -199,10 +202,10 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
         for p in range(planned.apply_partitions)
     ]
     applied = [f.result() for f in partitions]
-    totals = aggregate_task(job_id, planned.record_count, len(planned.chunks))
-    report = reconcile_task(job_id)
+    totals = _with_retry_policy(aggregate_task)(job_id, planned.record_count, len(planned.chunks))
+    report = _with_retry_policy(reconcile_task)(job_id)
     if not steps.finalize_job(rt, uuid.UUID(job_id)):
-        raise steps.JobNotRunnableError("job left the running state before finalize", job_id=job_id)
+        raise JobNotRunnableError("job left the running state before finalize", job_id=job_id)
     summary = {
         "job_id": job_id,
         "source": job["source"],
@@ -253,7 +256,7 @@ def _load_chunks(job_id: str, planned: steps.PlannedJob) -> list[ChunkResult]:
     return results
 
 
-def _with_retry_policy(task: Task[Any, Any]) -> Task[Any, Any]:
+def _with_retry_policy(task: Task[P, R]) -> Task[P, R]:
     """The task with the configured retry count and backoff base (transient errors only)."""
     settings = get_settings()
     return task.with_options(

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
 
 from catalog_lib.ops import actions
-from catalog_lib.ops.actions import ActionKind, ActionRequest, ActionResult, Outcome
+from catalog_lib.ops.action_log import ActionKind, ActionRequest, ActionResult, Outcome
 from flows.ingest import configured_flow
 from flows.runtime import get_runtime
 

@@ -1,4 +1,10 @@
-"""PostgreSQL access: resolve the URL in use, connect, migrate, load named queries."""
+"""PostgreSQL access: resolve the URL in use, connect, migrate, load named queries.
+
+This module is the database boundary. `connect` is the only way the product opens a
+connection, and its connections raise error-tree exceptions (`translate_error`) instead of
+driver errors for their whole life; migrations, which run through SQLAlchemy, translate the
+same way. Every statement is a named query in `sql/queries/` (`load_query`).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,23 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.abc import RV, PQGen
+from psycopg.rows import Row, dict_row
 
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
-from catalog_lib.core.errors import ConfigurationError, DatabaseError, DatabaseQueryError
+from catalog_lib.core.errors import (
+    CatalogError,
+    ConfigurationError,
+    DatabaseConflictError,
+    DatabaseConnectionError,
+    DatabaseQueryError,
+)
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 QUERIES_DIR = SQL_DIR / "queries"
+# psycopg's default poll interval of `Connection.wait`.
+_WAIT_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -71,37 +86,68 @@ def to_sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg://" + to_libpq_url(url).partition("://")[2]
 
 
+def translate_error(exc: BaseException) -> CatalogError:
+    """The error-tree exception for a driver (or SQLAlchemy-wrapped driver) error.
+
+    Lost or refused connections, serialization failures and deadlocks are transient (a retry
+    may succeed); any other driver error is terminal. Only the error class and SQLSTATE are
+    kept: server messages can quote row values ("Failing row contains ..."), and orchestrators
+    log exception text.
+    """
+    driver = getattr(exc, "orig", None) or exc  # SQLAlchemy's DBAPIError wraps the driver's
+    fields = {"error_name": type(driver).__name__, "sqlstate": getattr(driver, "sqlstate", None)}
+    if isinstance(driver, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        return DatabaseConflictError("transaction conflict", **fields)
+    if isinstance(driver, psycopg.OperationalError):
+        return DatabaseConnectionError("database connection failed", **fields)
+    return DatabaseQueryError("database statement failed", **fields)
+
+
+class TranslatingConnection(psycopg.Connection[Row]):
+    """A psycopg connection whose every round trip raises the error tree, not driver errors.
+
+    All server work of a connection (execute, fetch, COPY, commit, rollback, transaction
+    blocks, server-side cursors) runs through `wait`, so translating there covers the
+    connection's whole life; callers cannot forget it.
+    """
+
+    def wait(
+        self, gen: PQGen[RV], interval: float = _WAIT_INTERVAL, timeout: float | None = None
+    ) -> RV:
+        """Run a driver generator on the connection, translating driver errors."""
+        if timeout is not None:
+            # Only psycopg's own cancellation uses a timeout; it handles the timeout itself.
+            return super().wait(gen, interval, timeout)
+        try:
+            return super().wait(gen, interval, timeout)
+        except psycopg.Error as exc:
+            raise translate_error(exc) from None
+
+
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[str, Any]]:
-    """Open a connection that returns rows as dicts; connection failures are transient."""
-    try:
-        return psycopg.connect(url, autocommit=autocommit, row_factory=dict_row, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        # The driver's message can contain the host and user; keep only the error class.
-        raise DatabaseError(
-            "could not connect to PostgreSQL", error_name=type(exc).__name__
-        ) from None
+    """Open a connection that returns rows as dicts and raises only error-tree exceptions.
 
-
-@contextmanager
-def database_errors() -> Iterator[None]:
-    """Translate driver errors into the error tree, once, here.
-
-    Conflicts (serialization failure, deadlock) and lost connections are transient; any other
-    driver error is terminal. The driver's message is always dropped: server messages can
-    quote row values ("Failing row contains ..."), and orchestrators log exception text.
+    This is the only way the product opens a database connection. Use it as a context
+    manager (`with connect(url) as conn:`): the block commits on success, rolls back on error
+    and closes the connection.
     """
     try:
-        yield
-    except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
-        raise DatabaseError("transaction conflict", sqlstate=exc.sqlstate) from None
+        conn: psycopg.Connection[dict[str, Any]] = TranslatingConnection.connect(
+            url, autocommit=autocommit, row_factory=dict_row, connect_timeout=10
+        )
     except psycopg.OperationalError as exc:
-        raise DatabaseError(
-            "database connection failed", error_name=type(exc).__name__, sqlstate=exc.sqlstate
+        # The driver's message can contain the host and user; keep only the error class.
+        raise DatabaseConnectionError(
+            "could not connect to PostgreSQL", error_name=type(exc).__name__
         ) from None
-    except psycopg.Error as exc:
-        raise DatabaseQueryError(
-            "database statement failed", error_name=type(exc).__name__, sqlstate=exc.sqlstate
-        ) from None
+    return conn
+
+
+def required_row(row: Row | None, query: str) -> Row:
+    """The row a statement always returns (e.g. INSERT ... RETURNING); none is a query error."""
+    if row is None:
+        raise DatabaseQueryError("a statement returned no row", query=query)
+    return row
 
 
 @contextmanager
@@ -158,12 +204,14 @@ def upgrade_schema(
     """
     from alembic import command
     from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine, pool, text
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.exc import DBAPIError
 
+    lock = {"key": _MIGRATION_LOCK_KEY}
     engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            conn.exec_driver_sql(load_query("migration_lock"), lock)
             conn.commit()
             try:
                 previous = MigrationContext.configure(conn).get_current_revision()
@@ -175,8 +223,11 @@ def upgrade_schema(
                 current = MigrationContext.configure(conn).get_current_revision()
             finally:
                 conn.rollback()
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                conn.exec_driver_sql(load_query("migration_unlock"), lock)
                 conn.commit()
+    except DBAPIError as exc:
+        # Migrations run through SQLAlchemy, not `connect`: translate its driver errors here.
+        raise translate_error(exc) from None
     finally:
         engine.dispose()
     return UpgradeResult(previous=previous, current=current)
@@ -185,8 +236,12 @@ def upgrade_schema(
 def downgrade_schema(url: str, *, revision: str = "base") -> None:
     """Revert migrations down to `revision`."""
     from alembic import command
+    from sqlalchemy.exc import DBAPIError
 
-    command.downgrade(_alembic_config(url, 0), revision)
+    try:
+        command.downgrade(_alembic_config(url, 0), revision)
+    except DBAPIError as exc:
+        raise translate_error(exc) from None
 
 
 @dataclass(frozen=True)
@@ -210,17 +265,13 @@ def get_schema_status(url: str) -> SchemaStatus:
 
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() or ""
     with connect(url) as conn:
-        version = conn.execute("SHOW server_version").fetchone()
-        has_table = conn.execute("SELECT to_regclass('alembic_version') AS t").fetchone()
+        version = conn.execute(load_query("server_version")).fetchone()
+        has_table = conn.execute(load_query("alembic_version_exists")).fetchone()
         revision = None
-        if has_table and has_table["t"]:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        if has_table and has_table["present"]:
+            row = conn.execute(load_query("schema_revision")).fetchone()
             revision = row["version_num"] if row else None
-        column = conn.execute(
-            "SELECT format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a "
-            "WHERE a.attrelid = to_regclass('catalog_items') AND a.attname = 'embedding' "
-            "AND NOT a.attisdropped"
-        ).fetchone()
+        column = conn.execute(load_query("embedding_column_type")).fetchone()
     return SchemaStatus(
         revision=revision,
         head=head,

@@ -80,6 +80,14 @@ class DatabaseError(TransientError):
     kind = "database_unavailable"
 
 
+class DatabaseConnectionError(DatabaseError):
+    """The connection to PostgreSQL could not be opened or was lost (e.g. the backend ended)."""
+
+
+class DatabaseConflictError(DatabaseError):
+    """A transaction was rolled back by a serialization failure or a deadlock."""
+
+
 class EmbeddingError(TransientError):
     """The embedding provider failed; callers fall back to loading rows without new vectors."""
 
@@ -102,6 +110,42 @@ class DatabaseQueryError(TerminalError):
     """A database statement failed in a way a retry cannot fix (constraint, type, syntax)."""
 
     kind = "database_error"
+
+
+class JobNotFoundError(TerminalError):
+    """The job a step or action names does not exist."""
+
+    kind = "job_not_found"
+
+
+class JobNotRunnableError(TerminalError):
+    """The job is not in a state that allows this flow run to work on it."""
+
+    kind = "job_not_runnable"
+
+
+class LedgerIncompleteError(TerminalError):
+    """The chunk ledger does not cover the job's plan (chunks or records are missing)."""
+
+    kind = "ledger_incomplete"
+
+
+class LedgerRowMissingError(TerminalError):
+    """A ledger row locked earlier in the same transaction was not found again."""
+
+    kind = "ledger_row_missing"
+
+
+class ActionNotStartedError(TerminalError):
+    """An operator action was finished twice or was never recorded as started."""
+
+    kind = "action_not_started"
+
+
+class FlagNotFoundError(TerminalError):
+    """No audit flag has the requested id."""
+
+    kind = "not_found"
 
 
 class SignatureError(TerminalError):

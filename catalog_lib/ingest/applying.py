@@ -19,7 +19,7 @@ import psycopg
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import EmbeddingError
-from catalog_lib.ingest.ledger import APPLY_PHASE, lock_ledger_row
+from catalog_lib.ingest.ledger import APPLY_PHASE, get_completed_row, lock_ledger_row
 from catalog_lib.rules.embedding_text import build_embedding_text, hash_embedding_text
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,7 @@ def apply_partition(
                 partition, True, ledger["items_upserted"], ledger["embedding_failures"]
             )
         _merge_partition(conn, job_id, partition, partitions)
-        conn.execute(
-            "CREATE TEMP TABLE _vectors ON COMMIT DROP AS SELECT sku, embedding, "
-            "embedding_text_hash AS text_hash FROM catalog_items WITH NO DATA"
-        )
+        conn.execute(load_query("create_vectors_table"))
         _copy_vectors(conn, vectors)
         row = conn.execute(
             load_query("upsert_merged_items"), {"job_id": job_id, "source_version": source_version}
@@ -103,11 +100,7 @@ def apply_partition(
 
 
 def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM etl_job_chunks WHERE job_id = %s AND phase = %s AND chunk_index = %s "
-        "AND status = 'completed'",
-        (job_id, APPLY_PHASE, partition),
-    ).fetchone()
+    row = get_completed_row(conn, job_id, APPLY_PHASE, partition)
     conn.commit()
     return row is not None
 
@@ -116,9 +109,7 @@ def _merge_partition(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int, partitions: int
 ) -> None:
     """Fill the transaction's `_merged` table with the partition's merged items."""
-    conn.execute(
-        "CREATE TEMP TABLE _merged (sku text PRIMARY KEY, item jsonb NOT NULL) ON COMMIT DROP"
-    )
+    conn.execute(load_query("create_merged_table"))
     conn.execute(
         load_query("merge_staged_partition"),
         {"job_id": job_id, "partitions": partitions, "partition": partition},
@@ -174,7 +165,7 @@ def _copy_vectors(conn: psycopg.Connection[Any], vectors: Sequence[_Vector]) -> 
     if not vectors:
         return
     as_array = _embedding_is_array(conn)
-    with conn.cursor().copy("COPY _vectors (sku, embedding, text_hash) FROM STDIN") as copy:
+    with conn.cursor().copy(load_query("copy_vectors")) as copy:
         for vector in vectors:
             body = ",".join(repr(float(v)) for v in vector.values)
             copy.write_row(
@@ -184,8 +175,5 @@ def _copy_vectors(conn: psycopg.Connection[Any], vectors: Sequence[_Vector]) -> 
 
 def _embedding_is_array(conn: psycopg.Connection[Any]) -> bool:
     # The column is pgvector's `vector` when available, else the `real[]` fallback.
-    row = conn.execute(
-        "SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute "
-        "WHERE attrelid = 'catalog_items'::regclass AND attname = 'embedding'"
-    ).fetchone()
+    row = conn.execute(load_query("embedding_column_type")).fetchone()
     return row is not None and str(row["type"]).endswith("[]")

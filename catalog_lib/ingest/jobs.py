@@ -13,6 +13,7 @@ import psycopg
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.adapters.storage import ObjectVersion
+from catalog_lib.core.errors import DatabaseConflictError, JobNotFoundError
 
 LIVE_STATUSES = ("pending", "running", "completed")
 # Error messages stored on a job are bounded: they are for operators, not for row data.
@@ -112,7 +113,7 @@ def trigger_ingest(conn: psycopg.Connection[Any], request: IngestRequest) -> Tri
     # Another trigger won the race; its job is live now.
     winner = conn.execute(load_query("find_jobs_by_ingest_key"), {"ingest_key": key}).fetchone()
     if winner is None or winner["status"] not in LIVE_STATUSES:
-        raise RuntimeError("ingest trigger lost a race but found no live job")
+        raise DatabaseConflictError("ingest trigger lost a race but found no live job")
     return _duplicate(winner)
 
 
@@ -128,7 +129,7 @@ def _duplicate(row: dict[str, Any]) -> TriggerResult:
 
 def get_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
     """Return the job row, or None."""
-    return conn.execute("SELECT * FROM etl_jobs WHERE id = %s", (job_id,)).fetchone()
+    return conn.execute(load_query("get_job"), {"job_id": job_id}).fetchone()
 
 
 def mark_running(
@@ -166,7 +167,7 @@ def set_plan(
     ).fetchone()
     conn.commit()
     if row is None:
-        raise LookupError(f"job {job_id} does not exist")
+        raise JobNotFoundError("job does not exist", job_id=job_id)
     return int(row["apply_partitions"])
 
 
@@ -175,7 +176,7 @@ def aggregate_totals(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobTot
     row = conn.execute(load_query("aggregate_job_totals"), {"job_id": job_id}).fetchone()
     conn.commit()
     if row is None:
-        raise LookupError(f"job {job_id} does not exist")
+        raise JobNotFoundError("job does not exist", job_id=job_id)
     return JobTotals(**row)
 
 
@@ -193,7 +194,7 @@ def record_reconcile(
     ).fetchone()
     conn.commit()
     if row is None:
-        raise LookupError(f"job {job_id} does not exist")
+        raise JobNotFoundError("job does not exist", job_id=job_id)
     return int(row["reconcile_delta"])
 
 
@@ -202,7 +203,7 @@ def finalize_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool
     with conn.transaction():
         row = conn.execute(load_query("job_finalize"), {"id": job_id}).fetchone()
         if row is not None:
-            conn.execute("DELETE FROM etl_staged_items WHERE job_id = %s", (job_id,))
+            conn.execute(load_query("delete_staged_items"), {"job_id": job_id})
     return row is not None
 
 

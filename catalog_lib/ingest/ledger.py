@@ -15,7 +15,12 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import load_query
-from catalog_lib.core.errors import CatalogError
+from catalog_lib.core.errors import (
+    CatalogError,
+    DatabaseError,
+    DatabaseQueryError,
+    LedgerRowMissingError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,7 @@ def lock_ledger_row(
     )
     row = conn.execute(load_query("select_ledger_row_for_update"), params).fetchone()
     if row is None:
-        raise LookupError("ledger row vanished while locked")
+        raise LedgerRowMissingError("ledger row vanished while locked", phase=phase, index=index)
     return dict(row)
 
 
@@ -67,13 +72,19 @@ def get_completed_chunk(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, index: int
 ) -> ChunkResult | None:
     """The ledger's result for a completed chunk, or None."""
-    row = conn.execute(
-        "SELECT * FROM etl_job_chunks WHERE job_id = %s AND phase = %s AND chunk_index = %s "
-        "AND status = 'completed'",
-        (job_id, CHUNK_PHASE, index),
-    ).fetchone()
+    row = get_completed_row(conn, job_id, CHUNK_PHASE, index)
     conn.commit()
     return chunk_result(row, skipped=True) if row else None
+
+
+def get_completed_row(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, phase: str, index: int
+) -> dict[str, Any] | None:
+    """The completed ledger row of (job, phase, index), or None."""
+    row: dict[str, Any] | None = conn.execute(
+        load_query("get_completed_ledger_row"), {"job_id": job_id, "phase": phase, "index": index}
+    ).fetchone()
+    return row
 
 
 def record_failure(
@@ -99,7 +110,7 @@ def record_failure(
             },
         )
         conn.commit()
-    except psycopg.Error as exc:
+    except (DatabaseError, DatabaseQueryError) as exc:
         log.warning(
             "could not record a failed attempt in the ledger",
             extra={

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import load_query
+from catalog_lib.core.errors import LedgerRowMissingError
 from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, chunk_result, lock_ledger_row
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
@@ -63,9 +64,7 @@ def stage_chunk(
         )
         if ledger["status"] == "completed":
             return chunk_result(ledger, skipped=True)
-        with conn.cursor().copy(
-            "COPY etl_staged_items (job_id, record_ordinal, chunk_index, sku, item) FROM STDIN"
-        ) as copy:
+        with conn.cursor().copy(load_query("copy_staged_items")) as copy:
             for row in parsed.valid:
                 copy.write_row(
                     (
@@ -76,10 +75,7 @@ def stage_chunk(
                         to_json_text(without_empty_values(row.item)),
                     )
                 )
-        with conn.cursor().copy(
-            "COPY invalid_item_logs (job_id, chunk_index, record_ordinal, errors, raw_data) "
-            "FROM STDIN"
-        ) as copy:
+        with conn.cursor().copy(load_query("copy_invalid_item_logs")) as copy:
             for bad in parsed.invalid:
                 copy.write_row(
                     (
@@ -105,5 +101,5 @@ def stage_chunk(
             },
         ).fetchone()
     if done is None:
-        raise LookupError("ledger row vanished while locked")
+        raise LedgerRowMissingError("ledger row vanished while locked", index=spec.index)
     return chunk_result(done, skipped=False)

@@ -1,7 +1,13 @@
 """The ingest steps, one function per step, independent of the orchestrator that runs them.
 
-Each step opens its own database connection from the runtime's URL (connections are never
-passed between steps: tasks may run in other threads or processes).
+How a step gets its database connection (the convention of `ingest` and `ops`): a step is a
+unit of work called by a flow task, a CLI command or the webhook. It takes the `Runtime` (or,
+when it needs no storage or embeddings, a `database_url`) and opens its own connection with
+`catalog_lib.adapters.postgres.connect` for its own duration; connections are never passed
+between steps (tasks may run in other threads or processes). The functions a step calls
+(`jobs`, `ledger`, `staging`, `applying`) take that open `conn` and never open one.
+Connections raise error-tree exceptions themselves, so a step has no error translation of
+its own.
 """
 
 from __future__ import annotations
@@ -15,9 +21,14 @@ from typing import Any
 
 from catalog_lib.adapters.counting import count_records
 from catalog_lib.adapters.embeddings import EmbeddingProvider
-from catalog_lib.adapters.postgres import connect, database_errors, load_query
+from catalog_lib.adapters.postgres import connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
-from catalog_lib.core.errors import CatalogError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    JobNotFoundError,
+    JobNotRunnableError,
+    LedgerIncompleteError,
+    SourceChangedError,
+)
 from catalog_lib.ingest import jobs, ledger
 from catalog_lib.ingest.applying import ApplyResult, apply_partition
 from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, get_completed_chunk, record_failure
@@ -26,12 +37,6 @@ from catalog_lib.rules.chunking import ChunkSpec, plan_chunks
 from catalog_lib.rules.rows import parse_chunk
 
 log = logging.getLogger(__name__)
-
-
-class JobNotRunnableError(CatalogError):
-    """The job is not in a state that allows this flow run to work on it."""
-
-    kind = "job_not_runnable"
 
 
 @dataclass(frozen=True)
@@ -87,20 +92,21 @@ def request_ingest(
         scraper_revision=scraper_revision,
         chunk_size=chunk_size or rt.chunk_size,
     )
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         return jobs.trigger_ingest(conn, request)
 
 
 def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> dict[str, Any]:
     """Move the job to running; refuse when it is not pending (or its own re-run)."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise JobNotFoundError("job does not exist", job_id=job_id)
         if not jobs.mark_running(conn, job_id, flow_run_id):
             raise JobNotRunnableError("job cannot be started", job_id=job_id, status=job["status"])
         refreshed = jobs.get_job(conn, job_id)
-    assert refreshed is not None
+    if refreshed is None:
+        raise JobNotFoundError("job vanished while starting", job_id=job_id)
     return refreshed
 
 
@@ -115,10 +121,10 @@ def _job_version(job: dict[str, Any]) -> ObjectVersion:
 
 def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
     """Plan record-aligned chunks of the job's object version (one streaming read)."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise JobNotFoundError("job does not exist", job_id=job_id)
         version = _job_version(job)
         live = rt.store.head(version.uri)
         if (live.etag, live.size) != (version.etag, version.size):
@@ -168,7 +174,7 @@ def run_chunk(
     rt: Runtime, job_id: uuid.UUID, version: ObjectVersion, header: bytes, spec: ChunkSpec
 ) -> ChunkResult:
     """Load one chunk exactly once: skip it if the ledger says completed, else stage it."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         done = get_completed_chunk(conn, job_id, spec.index)
         if done is not None:
             return done
@@ -200,7 +206,7 @@ def run_apply_partition(
     rt: Runtime, job_id: uuid.UUID, partition: int, partitions: int, source_version: datetime
 ) -> ApplyResult:
     """Apply partition `partition` of `partitions` (the job's fixed count) exactly once."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         try:
             return apply_partition(
                 conn,
@@ -219,12 +225,12 @@ def aggregate_job(
     rt: Runtime, job_id: uuid.UUID, *, expected_records: int, expected_chunks: int
 ) -> jobs.JobTotals:
     """Sum the ledger into the job; every planned chunk must be completed exactly once."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         row = conn.execute(load_query("count_completed_chunks"), {"job_id": job_id}).fetchone()
         totals = jobs.aggregate_totals(conn, job_id)
     completed = int(row["n"]) if row else 0
     if completed != expected_chunks or totals.total_processed != expected_records:
-        raise MalformedCsvError(
+        raise LedgerIncompleteError(
             "ledger does not cover the plan",
             job_id=job_id,
             chunks_completed=completed,
@@ -237,10 +243,10 @@ def aggregate_job(
 
 def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
     """Count the source's logical records with DuckDB and store the delta against the job."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
-            raise LookupError(f"job {job_id} does not exist")
+            raise JobNotFoundError("job does not exist", job_id=job_id)
         counted = count_records(rt.store, _job_version(job))
         verified_at = datetime.now(UTC)
         delta = jobs.record_reconcile(
@@ -267,7 +273,7 @@ def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
 
 def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
     """running → completed (guarded); staged rows are dropped in the same transaction."""
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         return jobs.finalize_completed(conn, job_id)
 
 
@@ -285,7 +291,7 @@ def end_job(
     A job this call moved to `failed` is logged as `etl.job.failed` at ERROR (hence a Sentry
     event tagged with the job and its source).
     """
-    with database_errors(), connect(rt.database_url) as conn:
+    with connect(rt.database_url) as conn:
         ended = jobs.mark_ended(
             conn,
             job_id,

@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 
-from catalog_lib.adapters.postgres import connect, load_query
-from catalog_lib.core.errors import CatalogError
+from catalog_lib.adapters.postgres import connect, load_query, required_row
+from catalog_lib.core.errors import FlagNotFoundError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ops.maintenance_runs import recorded_run
 from catalog_lib.rules.audit_flags import NULL_FIELDS, AuditThresholds, SourceStats, evaluate_flags
@@ -27,12 +27,6 @@ log = logging.getLogger(__name__)
 AUDIT_KIND = "audit"
 ACK_ACTION = "audit.ack"
 MUTE_ACTION = "audit.mute"
-
-
-class FlagNotFoundError(CatalogError):
-    """No audit flag has this id."""
-
-    kind = "not_found"
 
 
 @dataclass(frozen=True)
@@ -181,7 +175,7 @@ def _store_source(
             "report": json.dumps({**report, "flags": [f.label for f in flags]}),
         },
     ).fetchone()
-    assert snapshot is not None
+    snapshot = required_row(snapshot, "audit_insert_snapshot")
     stored = [
         conn.execute(
             load_query("audit_insert_flag"),
@@ -316,8 +310,7 @@ def _record_action(
             "message": None,
         },
     ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return int(required_row(row, "insert_audit_operator_action")["id"])
 
 
 def _flag_state_json(row: dict[str, Any]) -> dict[str, Any]:

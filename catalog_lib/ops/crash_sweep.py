@@ -32,7 +32,7 @@ from typing import Any
 
 import psycopg
 
-from catalog_lib.adapters.postgres import connect, database_errors, load_query
+from catalog_lib.adapters.postgres import connect, load_query
 from catalog_lib.ingest import jobs
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def sweep_jobs(
     `jobs.mark_ended` bound to that run, so a job another run owns, or one that finished in the
     meantime, is never touched.
     """
-    with database_errors(), connect(database_url, autocommit=True) as conn:
+    with connect(database_url, autocommit=True) as conn:
         open_jobs = list_open_jobs(conn, limit=limit)
     swept = [_sweep_one(database_url, job, read_run_state(job)) for job in open_jobs]
     return SweepReport(
@@ -192,7 +192,7 @@ def _sweep_one(database_url: str, job: OpenJob, state: RunState | None) -> Swept
     verdict = decide(job.status, state.state_type if state else None)
     closed = False
     if verdict.close and state is not None and verdict.status is not None:
-        with database_errors(), connect(database_url) as conn:
+        with connect(database_url) as conn:
             closed = jobs.mark_ended(
                 conn,
                 job.job_id,

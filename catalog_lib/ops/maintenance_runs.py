@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from catalog_lib.adapters.postgres import load_query
+from catalog_lib.adapters.postgres import load_query, required_row
 from catalog_lib.core.logs import describe_error
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,14 @@ def recorded_run(
 ) -> Iterator[MaintenanceRun]:
     """Record a run: `running` at once, then `succeeded` with its result or `failed`."""
     started = time.monotonic()
-    row = conn.execute(
-        load_query("maintenance_run_start"),
-        {"kind": kind, "parameters": json.dumps(parameters)},
-    ).fetchone()
+    row = required_row(
+        conn.execute(
+            load_query("maintenance_run_start"),
+            {"kind": kind, "parameters": json.dumps(parameters)},
+        ).fetchone(),
+        "maintenance_run_start",
+    )
     conn.commit()
-    assert row is not None
     run = MaintenanceRun(int(row["id"]))
     try:
         yield run

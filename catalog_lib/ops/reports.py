@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import load_query
+from catalog_lib.ingest.jobs import get_job
 
 JOB_FIELDS = (
     "job_id",
@@ -65,7 +66,7 @@ def get_job_detail(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, *, duplicate_of: uuid.UUID | None = None
 ) -> dict[str, Any] | None:
     """One job with its ledger, the reason breakdown of its rejected rows and its chain."""
-    row = conn.execute("SELECT * FROM etl_jobs WHERE id = %s", (job_id,)).fetchone()
+    row = get_job(conn, job_id)
     if row is None:
         return None
     params = {"job_id": job_id}
@@ -91,3 +92,9 @@ def get_job_detail(
 def list_job_actions(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any]]:
     """Operator actions that targeted the job or created it, oldest first."""
     return conn.execute(load_query("job_operator_actions"), {"job_id": job_id}).fetchall()
+
+
+def count_catalog_items(conn: psycopg.Connection[Any]) -> int:
+    """How many items the catalog holds."""
+    row = conn.execute(load_query("count_catalog_items")).fetchone()
+    return int(row["n"]) if row else 0

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import connect, load_query
+from catalog_lib.core.errors import DatabaseQueryError
 from catalog_lib.ops.maintenance_runs import recorded_run
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,9 @@ def sweep_invalid_logs(
 
 def _cutoff(conn: psycopg.Connection[Any], days: int) -> datetime:
     # The database clock decides, once per run, so every batch uses the same cutoff.
-    row = conn.execute("SELECT now() - make_interval(days => %s) AS cutoff", (days,)).fetchone()
-    assert row is not None
+    row = conn.execute(load_query("retention_cutoff"), {"days": days}).fetchone()
+    if row is None:
+        raise DatabaseQueryError("the retention cutoff query returned no row")
     cutoff: datetime = row["cutoff"]
     return cutoff
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from catalog_lib.adapters.postgres import connect, redact_url, resolve_database, upgrade_schema
 from catalog_lib.core.sizes import parse_size
 from catalog_lib.demo.sample_files import build_demo_files
+from catalog_lib.ops.reports import count_catalog_items
 from flows.cli.jobs import ingest_one
 from flows.cli.output import (
     JSON_OPTION,
@@ -61,12 +62,12 @@ def demo(
                 }
             )
         with connect(rt.database_url) as conn:
-            row = conn.execute("SELECT count(*) AS n FROM catalog_items").fetchone()
+            catalog_items = count_catalog_items(conn)
     summary = {
         "landing": rt.store.root_uri,
         "database": redact_url(target.url),
         "prefect_ui": server.ui_url,
-        "catalog_items": row["n"] if row else 0,
+        "catalog_items": catalog_items,
         "jobs": results,
     }
     emit(summary, as_json=as_json, text=lambda: _print_summary(summary))

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 from uuid import UUID
 
-import psycopg
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy.exc import DBAPIError
 
 from catalog_lib.core.errors import CatalogError, ConfigurationError, TerminalError
 from catalog_lib.core.settings import Settings, get_settings
@@ -100,7 +98,11 @@ def load_settings(as_json: bool) -> Settings:
 
 @contextmanager
 def handle_errors(as_json: bool) -> Iterator[None]:
-    """The CLI boundary: known errors become messages and exit codes, never tracebacks."""
+    """The CLI boundary: known errors become messages and exit codes, never tracebacks.
+
+    Database failures arrive already translated (`catalog_lib.adapters.postgres` raises only
+    error-tree exceptions, with the error class and SQLSTATE but never the server's text).
+    """
     try:
         yield
     except ConfigurationError as exc:
@@ -109,14 +111,3 @@ def handle_errors(as_json: bool) -> Iterator[None]:
         fail(str(exc), code=ExitCode.FAILED, as_json=as_json, kind=exc.kind)
     except CatalogError as exc:
         fail(str(exc), code=ExitCode.FAILED, as_json=as_json, kind=exc.kind)
-    except (psycopg.Error, DBAPIError) as exc:
-        # Server messages (and SQLAlchemy's wrappers around them, as raised by migrations) can
-        # quote row values or SQL: report only the error class and SQLSTATE.
-        driver_error = exc.orig if isinstance(exc, DBAPIError) else exc
-        sqlstate = getattr(driver_error, "sqlstate", None)
-        fail(
-            f"database error {type(driver_error).__name__} (SQLSTATE {sqlstate})",
-            code=ExitCode.FAILED,
-            as_json=as_json,
-            kind="database_error",
-        )

@@ -13,10 +13,9 @@ import typer
 from rich.table import Table
 
 from catalog_lib.adapters.postgres import connect, get_schema_status, resolve_database
-from catalog_lib.core.errors import ConfigurationError
+from catalog_lib.core.errors import ConfigurationError, FlagNotFoundError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ops.audit import (
-    FlagNotFoundError,
     list_flag_history,
     run_audit,
     set_flag_state,

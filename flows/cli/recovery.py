@@ -20,7 +20,7 @@ from catalog_lib.adapters.postgres import connect
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import list_successors
-from catalog_lib.ops.actions import ActionKind
+from catalog_lib.ops.action_log import ActionKind
 from catalog_lib.ops.reports import get_job_detail
 from flows.cli.jobs import runtime_ready
 from flows.cli.output import JSON_OPTION, ExitCode, emit, handle_errors, load_settings

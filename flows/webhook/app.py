@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from catalog_lib.adapters.postgres import connect, database_errors
+from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.prefect_rest import (
     DeploymentNotFoundError,
     DeploymentRunner,
@@ -210,7 +210,7 @@ class WebhookService:
         )
 
     def _recorded_run(self, job_id: uuid.UUID) -> uuid.UUID | None:
-        with database_errors(), connect(self.runtime.database_url) as conn:
+        with connect(self.runtime.database_url) as conn:
             job = jobs.get_job(conn, job_id)
         return job["flow_run_id"] if job is not None else None
 

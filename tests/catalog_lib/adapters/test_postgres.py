@@ -11,15 +11,23 @@ import pytest
 
 from catalog_lib.adapters.postgres import (
     connect,
-    database_errors,
     downgrade_schema,
     get_schema_status,
     redact_url,
+    required_row,
     to_libpq_url,
     to_sqlalchemy_url,
+    translate_error,
     upgrade_schema,
 )
-from catalog_lib.core.errors import ConfigurationError, DatabaseError, DatabaseQueryError
+from catalog_lib.core.errors import (
+    ConfigurationError,
+    DatabaseConflictError,
+    DatabaseConnectionError,
+    DatabaseQueryError,
+    TerminalError,
+    TransientError,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -108,14 +116,16 @@ def test_job_counters_default_to_zero_and_are_not_null(db_url: str) -> None:
         assert row is not None
         for col in ("total_processed", "total_valid", "total_invalid", "total_embedding_failures"):
             assert row[col] == 0
-        with pytest.raises(psycopg.errors.NotNullViolation):
+        with pytest.raises(DatabaseQueryError) as caught:
             conn.execute("UPDATE etl_jobs SET total_valid = NULL WHERE id = %s", (job_id,))
+    assert caught.value.fields["sqlstate"] == psycopg.errors.NotNullViolation.sqlstate
 
 
 def test_job_cannot_supersede_itself(db_url: str) -> None:
     job_id = uuid.uuid4()
-    with connect(db_url) as conn, pytest.raises(psycopg.errors.CheckViolation):
+    with connect(db_url) as conn, pytest.raises(DatabaseQueryError) as caught:
         _insert_job(conn, id=job_id, supersedes_job_id=job_id)
+    assert caught.value.fields["sqlstate"] == psycopg.errors.CheckViolation.sqlstate
 
 
 def test_one_live_ingest_per_ingest_key(db_url: str) -> None:
@@ -123,8 +133,9 @@ def test_one_live_ingest_per_ingest_key(db_url: str) -> None:
         _insert_job(conn, ingest_key="same", status="failed")
         _insert_job(conn, ingest_key="same", status="running")
         conn.commit()
-        with pytest.raises(psycopg.errors.UniqueViolation):
+        with pytest.raises(DatabaseQueryError) as caught:
             _insert_job(conn, ingest_key="same", status="pending")
+    assert caught.value.fields["sqlstate"] == psycopg.errors.UniqueViolation.sqlstate
 
 
 def test_one_live_retry_per_superseded_job(db_url: str) -> None:
@@ -132,8 +143,9 @@ def test_one_live_retry_per_superseded_job(db_url: str) -> None:
         original = _insert_job(conn, ingest_key="k", status="failed")
         _insert_job(conn, ingest_key="k", status="running", supersedes_job_id=original)
         conn.commit()
-        with pytest.raises(psycopg.errors.UniqueViolation):
+        with pytest.raises(DatabaseQueryError) as caught:
             _insert_job(conn, ingest_key="k", status="pending", supersedes_job_id=original)
+    assert caught.value.fields["sqlstate"] == psycopg.errors.UniqueViolation.sqlstate
 
 
 def test_provenance_is_unique_per_item_and_job(db_url: str) -> None:
@@ -161,8 +173,9 @@ def test_sku_is_unique(db_url: str) -> None:
     )
     with connect(db_url) as conn:
         conn.execute(sql)
-        with pytest.raises(psycopg.errors.UniqueViolation):
+        with pytest.raises(DatabaseQueryError) as caught:
             conn.execute(sql)
+    assert caught.value.fields["sqlstate"] == psycopg.errors.UniqueViolation.sqlstate
 
 
 def test_named_indexes_exist(db_url: str) -> None:
@@ -177,28 +190,97 @@ def test_named_indexes_exist(db_url: str) -> None:
     assert "hnsw" in defs["catalog_items_embedding_idx"]
 
 
-def test_lost_connections_and_conflicts_become_transient(db_url: str) -> None:
+def test_a_killed_connection_is_transient_on_its_next_statement(db_url: str) -> None:
     with connect(db_url) as victim, connect(db_url, autocommit=True) as admin:
         pid = victim.info.backend_pid
         admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        with pytest.raises(DatabaseError), database_errors():
+        with pytest.raises(DatabaseConnectionError) as caught:
             victim.execute("SELECT 1")
+    assert isinstance(caught.value, TransientError)
+    assert caught.value.kind == "database_unavailable"
+
+
+def test_a_killed_connection_is_transient_in_commit_and_transaction(db_url: str) -> None:
+    with connect(db_url) as victim, connect(db_url, autocommit=True) as admin:
+        victim.execute("SELECT 1")  # a transaction is open: commit has work to send
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (victim.info.backend_pid,))
+        with pytest.raises(DatabaseConnectionError):
+            victim.commit()
+    with (
+        connect(db_url) as victim,
+        connect(db_url, autocommit=True) as admin,
+        pytest.raises(DatabaseConnectionError),
+        victim.transaction(),
+    ):
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (victim.info.backend_pid,))
+        victim.execute("SELECT 1")
+
+
+def test_copy_errors_are_translated(db_url: str) -> None:
+    with (
+        connect(db_url) as conn,
+        pytest.raises(DatabaseQueryError) as caught,
+        conn.transaction(),
+        conn.cursor().copy("COPY etl_staged_items (job_id, sku) FROM STDIN") as copy,
+    ):
+        copy.write_row(("not-a-uuid", "S1"))
+    assert caught.value.fields["sqlstate"] == psycopg.errors.InvalidTextRepresentation.sqlstate
+    assert "not-a-uuid" not in str(caught.value)
+
+
+def test_conflicts_are_transient_and_other_errors_terminal(db_url: str) -> None:
     with connect(db_url) as conn:
-        with pytest.raises(DatabaseError) as caught, database_errors():
+        with pytest.raises(DatabaseConflictError) as caught:
             conn.execute(
                 "DO $$ BEGIN RAISE EXCEPTION 'row (x, secret) conflicts' "
                 "USING ERRCODE = '40001'; END $$"
             )
         assert caught.value.fields["sqlstate"] == "40001"
+        assert isinstance(caught.value, TransientError)
         assert "secret" not in str(caught.value)  # server text never reaches the message
         conn.rollback()
-        with pytest.raises(DatabaseQueryError) as terminal, database_errors():
+        with pytest.raises(DatabaseConflictError) as deadlock:
+            conn.execute("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40P01'; END $$")
+        assert deadlock.value.fields["sqlstate"] == "40P01"
+        conn.rollback()
+        with pytest.raises(DatabaseQueryError) as terminal:
             conn.execute(
                 "DO $$ BEGIN RAISE EXCEPTION 'Failing row contains (secret)' "
                 "USING ERRCODE = '23505'; END $$"
             )
         assert terminal.value.fields["sqlstate"] == "23505"
-        assert "secret" not in str(terminal.value) and terminal.value.__cause__ is None
+        assert isinstance(terminal.value, TerminalError)
+        assert "secret" not in str(terminal.value)
+
+
+def test_unreachable_server_is_transient_without_the_dsn(db_url: str) -> None:
+    dead = "postgresql://someone:hunter2@127.0.0.1:1/nowhere"
+    with pytest.raises(DatabaseConnectionError) as caught:
+        connect(dead)
+    assert isinstance(caught.value, TransientError)
+    assert "hunter2" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
+
+
+def test_translate_error_unwraps_sqlalchemy_and_drops_the_message() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    driver = psycopg.errors.UniqueViolation("Failing row contains (secret)")
+    wrapped = DBAPIError("INSERT ...", {}, driver)
+    translated = translate_error(wrapped)
+    assert isinstance(translated, DatabaseQueryError)
+    assert translated.fields["error_name"] == "UniqueViolation"
+    assert "secret" not in str(translated)
+    assert isinstance(translate_error(psycopg.OperationalError("x")), DatabaseConnectionError)
+    assert isinstance(
+        translate_error(psycopg.errors.SerializationFailure("x")), DatabaseConflictError
+    )
+    assert isinstance(translate_error(psycopg.errors.AdminShutdown("x")), DatabaseConnectionError)
+
+
+def test_required_row_refuses_a_missing_row() -> None:
+    assert required_row({"id": 1}, "q") == {"id": 1}
+    with pytest.raises(DatabaseQueryError):
+        required_row(None, "q")
 
 
 @pytest.mark.parametrize(

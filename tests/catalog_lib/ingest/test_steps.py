@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.core.errors import EmptyObjectError, SourceChangedError
+from catalog_lib.core.errors import EmptyObjectError, JobNotRunnableError, SourceChangedError
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.staging import stage_chunk
 from catalog_lib.rules.rows import parse_chunk
@@ -321,7 +321,7 @@ def test_a_refused_second_run_cannot_fail_the_job_of_another_run(
     trigger = steps.request_ingest(rt, source="s", uri_or_key="a.csv", scraper_revision="r")
     owner, intruder = uuid.uuid4(), uuid.uuid4()
     steps.start_job(rt, trigger.job_id, owner)
-    with pytest.raises(steps.JobNotRunnableError):
+    with pytest.raises(JobNotRunnableError):
         steps.start_job(rt, trigger.job_id, intruder)
     ended = steps.end_job(
         rt,

@@ -16,7 +16,7 @@ from catalog_lib.demo.sample_files import build_demo_files
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus, create_superseding_job, get_job
 from catalog_lib.ops import actions
-from catalog_lib.ops.actions import ActionCode, ActionKind, ActionRequest, ActionResult, Outcome
+from catalog_lib.ops.action_log import ActionCode, ActionKind, ActionRequest, ActionResult, Outcome
 from catalog_lib.ops.reports import get_job_detail, list_job_actions
 from tests.factories import (
     catalog_row,

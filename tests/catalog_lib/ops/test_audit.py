@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.ops.audit import FlagNotFoundError, list_flag_history, run_audit, set_flag_state
+from catalog_lib.core.errors import FlagNotFoundError
+from catalog_lib.ops.audit import list_flag_history, run_audit, set_flag_state
 from catalog_lib.rules.audit_flags import AuditThresholds, SourceStats, evaluate_flags
 
 T = AuditThresholds()

@@ -16,7 +16,7 @@ from catalog_lib.adapters.postgres import connect
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus
 from catalog_lib.ops import actions
-from catalog_lib.ops.actions import ActionKind, ActionRequest
+from catalog_lib.ops.action_log import ActionKind, ActionRequest
 from flows.cli.app import app
 from flows.runtime import get_runtime
 from tests.factories import catalog_row, catalog_snapshot, job_row, run_steps, to_csv
