@@ -84,7 +84,24 @@ def request_ingest(
     chunk_size: int | None = None,
 ) -> jobs.TriggerResult:
     """HEAD the object and create its job, or return the live job of the same identity."""
-    version = rt.store.head(rt.store.resolve(uri_or_key))
+    return request_ingest_version(
+        rt,
+        source=source,
+        version=rt.store.head(rt.store.resolve(uri_or_key)),
+        scraper_revision=scraper_revision,
+        chunk_size=chunk_size,
+    )
+
+
+def request_ingest_version(
+    rt: Runtime,
+    *,
+    source: str,
+    version: ObjectVersion,
+    scraper_revision: str,
+    chunk_size: int | None = None,
+) -> jobs.TriggerResult:
+    """Create the job of an object version the caller already HEADed (no storage request)."""
     request = jobs.IngestRequest(
         source=source,
         filename=PurePosixPath(version.uri).name,

@@ -38,7 +38,9 @@ def webhook(
     """Serve POST /v1/ingest (OpenAPI at /docs) until interrupted."""
     if ctx.invoked_subcommand is not None:
         return
-    from flows.webhook.app import create_app, require_secrets, serve_webhook
+    from flows.webhook.app import create_app
+    from flows.webhook.server import serve_webhook
+    from flows.webhook.service import require_secrets
 
     settings = load_settings(False)
     with handle_errors(False):

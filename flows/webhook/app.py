@@ -1,61 +1,42 @@
 """The signed scraper webhook (FastAPI): `POST /v1/ingest` → one `ingest-catalog` run per file.
 
-Order of checks, so that nothing is triggered by a request that fails any of them: the raw
-body is read up to the size limit (413), its HMAC signature is verified before any parsing
-(401), the JSON is validated (422), every key is resolved under the landing root and HEADed
-(422 when missing), and the Prefect deployment is looked up (503). Only then is a job created
-per key (deduplicated by the ingest identity in the database) and a flow run requested with
-an idempotency key made of deployment + job id + attempt. This module never imports prefect.
+This module is the HTTP side: the raw body is read up to the size limit (413), then handed to
+`WebhookService` (`service.py`), which authenticates, validates, HEADs each object once and
+triggers; every error becomes a JSON answer (`rejection_for`). Serving lives in `server.py`.
+This package never imports prefect.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import uvicorn
 from fastapi import FastAPI, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from catalog_lib.adapters.postgres import connect
-from catalog_lib.adapters.prefect_rest import (
-    DeploymentNotFoundError,
-    DeploymentRunner,
-    PrefectUnavailableError,
-    idempotency_key,
-)
-from catalog_lib.core.errors import (
-    CatalogError,
-    ConfigurationError,
-    DatabaseError,
-    InvalidObjectKeyError,
-    InvalidRequestError,
-    ObjectNotFoundError,
-    SignatureError,
-    StorageError,
-)
+from catalog_lib.adapters.prefect_rest import DeploymentRunner
+from catalog_lib.core.errors import ConfigurationError
 from catalog_lib.core.logs import describe_error
 from catalog_lib.core.settings import Settings, get_settings
-from catalog_lib.ingest import jobs, steps
+from catalog_lib.ingest import steps
 from catalog_lib.rules import intake
-from catalog_lib.rules.signing import (
-    MIN_SECRET_LENGTH,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    verify,
-)
+from catalog_lib.rules.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from flows.runtime import build_runtime
+from flows.webhook.service import (
+    ErrorBody,
+    JobAccepted,
+    JobsAccepted,
+    WebhookRejectionError,
+    WebhookService,
+    rejection_for,
+    require_secrets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,170 +56,6 @@ that gets any 4xx or 5xx answer.
 """
 
 
-class JobAccepted(BaseModel):
-    """The job a file resolved to and the flow run that ingests it."""
-
-    job_id: uuid.UUID
-    flow_run_id: uuid.UUID | None
-    duplicate_of: uuid.UUID | None
-    status: str
-    source: str
-    object_key: str
-
-
-class JobsAccepted(BaseModel):
-    """Several files (or storage events): one entry per object, in request order."""
-
-    jobs: list[JobAccepted]
-    ignored: int
-
-
-class ErrorBody(BaseModel):
-    """Why a request was refused; nothing was triggered."""
-
-    error: str
-    message: str
-    details: list[dict[str, Any]] | None = None
-
-
-class WebhookRejectionError(Exception):
-    """A request refused with an HTTP status and a stable error code."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: list[dict[str, Any]] | None = None,
-    ) -> None:
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-        super().__init__(f"{status} {code}: {message}")
-
-    def to_response(self) -> JSONResponse:
-        """The JSON error response."""
-        body = ErrorBody(error=self.code, message=self.message, details=self.details)
-        return JSONResponse(body.model_dump(exclude_none=True), status_code=self.status)
-
-
-@dataclass
-class WebhookService:
-    """The receiver's logic, free of HTTP: authenticate, validate, trigger."""
-
-    secrets: list[str]
-    runtime: steps.Runtime
-    runner: DeploymentRunner
-    max_body_bytes: int
-    window_s: int = 300
-    clock: Callable[[], float] = time.time
-
-    @property
-    def landing(self) -> intake.LandingRoot:
-        """The landing root as the intake sees it."""
-        return intake.LandingRoot.from_uri(self.runtime.store.root_uri)
-
-    def authenticate(self, body: bytes, headers: Mapping[str, str]) -> None:
-        """Verify the signature headers of the raw body (401 on any problem)."""
-        try:
-            verify(body, headers, self.secrets, int(self.clock()), window_s=self.window_s)
-        except SignatureError as exc:
-            raise WebhookRejectionError(401, exc.reason, exc.message) from exc
-
-    def ingest(self, body: bytes) -> dict[str, Any]:
-        """Validate a signed body and trigger one job + flow run per object."""
-        plan = self._plan(body)
-        canonical = [self._check_object(t.key) for t in plan.targets]
-        if not plan.targets:
-            return JobsAccepted(jobs=[], ignored=plan.ignored).model_dump(mode="json")
-        # Reach Prefect before any job row exists: an unreachable server then leaves nothing.
-        self.runner.deployment_id()
-        accepted = [
-            self._trigger(target, uri) for target, uri in zip(plan.targets, canonical, strict=True)
-        ]
-        if len(accepted) == 1 and plan.ignored == 0:
-            return accepted[0].model_dump(mode="json")
-        return JobsAccepted(jobs=accepted, ignored=plan.ignored).model_dump(mode="json")
-
-    def _plan(self, body: bytes) -> intake.Intake:
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise WebhookRejectionError(422, "invalid_json", "the body is not valid JSON") from exc
-        try:
-            return intake.plan_intake(intake.parse_body(data), self.landing)
-        except ValidationError as exc:
-            details = [
-                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-            ]
-            raise WebhookRejectionError(
-                422, "invalid_body", "the body does not match an accepted shape", details
-            ) from exc
-
-    def _check_object(self, key: str) -> str:
-        store = self.runtime.store
-        uri = store.resolve(key)
-        if not uri.startswith(store.root_uri + "/"):
-            raise InvalidObjectKeyError("the key escapes the landing root", object_key=key)
-        return store.head(uri).uri
-
-    def _trigger(self, target: intake.IngestTarget, uri: str) -> JobAccepted:
-        result = steps.request_ingest(
-            self.runtime,
-            source=target.source,
-            uri_or_key=uri,
-            scraper_revision=target.scraper_revision,
-        )
-        if result.status == jobs.JobStatus.PENDING:
-            # Also for a duplicate pending job: the key makes this idempotent, and it starts a
-            # job whose first delivery died between creating the job and creating its run.
-            run = self.runner.create_run(
-                parameters={"job_id": str(result.job_id), "label": target.key},
-                key=idempotency_key(self.runner.deployment_name, result.job_id),
-            )
-            flow_run_id: uuid.UUID | None = run.id
-        else:
-            flow_run_id = self._recorded_run(result.job_id)
-        return JobAccepted(
-            job_id=result.job_id,
-            flow_run_id=flow_run_id,
-            duplicate_of=result.duplicate_of,
-            status=str(result.status),
-            source=target.source,
-            object_key=uri,
-        )
-
-    def _recorded_run(self, job_id: uuid.UUID) -> uuid.UUID | None:
-        with connect(self.runtime.database_url) as conn:
-            job = jobs.get_job(conn, job_id)
-        return job["flow_run_id"] if job is not None else None
-
-
-def rejection_for(exc: Exception) -> WebhookRejectionError:
-    """The HTTP answer for an error raised while handling a signed request."""
-    if isinstance(exc, WebhookRejectionError):
-        return exc
-    if isinstance(exc, InvalidRequestError):
-        return WebhookRejectionError(422, exc.code, exc.message)
-    if isinstance(exc, InvalidObjectKeyError):
-        return WebhookRejectionError(422, "invalid_object_key", str(exc))
-    if isinstance(exc, ObjectNotFoundError):
-        return WebhookRejectionError(422, "object_not_found", str(exc))
-    table: list[tuple[type[CatalogError], int, str]] = [
-        (PrefectUnavailableError, 503, "prefect_unavailable"),
-        (DeploymentNotFoundError, 503, "deployment_not_found"),
-        (StorageError, 503, "storage_unavailable"),
-        (DatabaseError, 503, "database_unavailable"),
-    ]
-    for kind, status, code in table:
-        if isinstance(exc, kind):
-            return WebhookRejectionError(status, code, exc.message + "; retry later")
-    if isinstance(exc, CatalogError):
-        return WebhookRejectionError(500, exc.kind, exc.message)
-    return WebhookRejectionError(500, "internal", "unexpected error; see the receiver's logs")
-
-
 async def read_limited_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing (413) as soon as it is known to exceed `limit` bytes."""
     too_large = WebhookRejectionError(
@@ -253,25 +70,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
         if len(received) > limit:
             raise too_large
     return bytes(received)
-
-
-def require_secrets(settings: Settings) -> list[str]:
-    """The active webhook secrets; refuses to run without a usable one.
-
-    Raises:
-        ConfigurationError: `CATALOG_WEBHOOK_SECRET` is unset or a secret is too short.
-    """
-    secrets = settings.webhook_secrets()
-    if not secrets:
-        raise ConfigurationError(
-            "the webhook needs a shared secret: set CATALOG_WEBHOOK_SECRET "
-            "(comma-separate several during a rotation)"
-        )
-    if any(len(s) < MIN_SECRET_LENGTH for s in secrets):
-        raise ConfigurationError(
-            f"every CATALOG_WEBHOOK_SECRET must have at least {MIN_SECRET_LENGTH} characters"
-        )
-    return secrets
 
 
 def create_app(
@@ -422,40 +220,3 @@ def _document_request_body(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def serve_webhook(app: FastAPI, *, host: str, port: int) -> None:
-    """Serve the app with uvicorn until interrupted (logs go through the root logger)."""
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
-
-
-@dataclass
-class RunningWebhook:
-    """A webhook served by uvicorn in a background thread (for `serve`/`up` and tests)."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-    url: str
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Ask uvicorn to exit and wait for the thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=timeout_s)
-
-
-def start_webhook_thread(
-    app: FastAPI, *, host: str = "127.0.0.1", port: int = 0, timeout_s: float = 10.0
-) -> RunningWebhook:
-    """Start uvicorn in a daemon thread and return once it listens (port 0: a free port)."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="catalog-etl-webhook", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise ConfigurationError("the webhook server did not start", host=host, port=port)
-        time.sleep(0.02)
-    bound = server.servers[0].sockets[0].getsockname()
-    return RunningWebhook(server=server, thread=thread, url=f"http://{bound[0]}:{bound[1]}")

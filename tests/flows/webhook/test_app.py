@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -25,7 +26,8 @@ from catalog_lib.core.errors import ConfigurationError
 from catalog_lib.core.settings import Settings
 from catalog_lib.rules.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 from flows.cli.app import app as cli_app
-from flows.webhook.app import create_app, start_webhook_thread
+from flows.webhook.app import create_app
+from flows.webhook.server import start_webhook_thread
 from tests.factories import catalog_row, to_csv
 from tests.fixtures_s3 import S3Server
 
@@ -171,6 +173,42 @@ def test_several_keys_return_one_entry_each(
         assert [r["id"] for r in _runs_of_job(prefect_api, ingest_deployment, job["job_id"])] == [
             job["flow_run_id"]
         ]
+
+
+class _CountingStore:
+    """Delegates to a real store and records every HEAD it is asked for."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.heads: list[str] = []
+
+    def head(self, uri: str) -> Any:
+        self.heads.append(uri)
+        return self.inner.head(uri)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_each_object_is_headed_exactly_once_per_delivery(
+    client: TestClient, flow_env: Path, db_url: str
+) -> None:
+    service = client.app.state.service  # type: ignore[attr-defined]
+    store = _CountingStore(service.runtime.store)
+    service.runtime = dataclasses.replace(service.runtime, store=store)
+    _write(flow_env, "v2/trailco/a.csv")
+    _write(flow_env, "v2/trailco/b.csv")
+
+    response = _post(client, _body("v2/trailco/a.csv", "v2/trailco/b.csv"))
+    assert response.status_code == 202, response.text
+    keys = [j["object_key"] for j in response.json()["jobs"]]
+    assert sorted(store.heads) == sorted(keys) and len(store.heads) == 2
+
+    store.heads.clear()
+    again = _post(client, _body("v2/trailco/a.csv"))  # a re-delivery: HEADed once more, once
+    assert again.status_code == 202, again.text
+    assert store.heads == [again.json()["object_key"]]
+    assert len(_job_rows(db_url)) == 2
 
 
 def test_a_failed_job_is_retried_by_a_new_job_with_its_own_run(
