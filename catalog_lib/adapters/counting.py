@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from catalog_lib.adapters.queries import load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
 
@@ -39,10 +40,6 @@ _HEADER_LIMIT = 4 * 1024 * 1024
 _COLUMN_MARGIN = 32
 _WIDE_COLUMNS = 4096
 _LINE_RE = re.compile(r"CSV Error on Line: (\d+)")
-_DIALECT = (
-    "header=true, delim=',', quote='\"', escape='\"', skip=0, all_varchar=true, "
-    "strict_mode=true, null_padding=true, parallel=false, auto_detect=false"
-)
 
 
 @dataclass(frozen=True)
@@ -212,13 +209,11 @@ def _duckdb_count(path: str, scan: _Scan, uri: str) -> int:
 
 def _run_count(path: str, width: int) -> int:
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    con = duckdb.connect(":memory:")
+    # One thread: a read race was measured with more; counting is I/O bound anyway.
+    con = duckdb.connect(":memory:", config={"threads": 1})
     try:
-        # One thread: a read race was measured with more; counting is I/O bound anyway.
-        con.execute("SET threads=1")
         row = con.execute(
-            f"SELECT count(*) FROM read_csv(?, {_DIALECT}, columns={columns})",  # noqa: S608
-            [path],
+            load_query("count_csv_records").format(columns=columns), [path]
         ).fetchone()
     finally:
         con.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +20,8 @@ from psycopg.abc import RV, PQGen
 from psycopg.rows import Row, dict_row
 
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
+from catalog_lib.adapters.queries import SQL_DIR
+from catalog_lib.adapters.queries import load_query as load_query  # the module's public API
 from catalog_lib.core.errors import (
     CatalogError,
     ConfigurationError,
@@ -29,9 +30,7 @@ from catalog_lib.core.errors import (
     DatabaseQueryError,
 )
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
-QUERIES_DIR = SQL_DIR / "queries"
 # psycopg's default poll interval of `Connection.wait`.
 _WAIT_INTERVAL = 0.1
 
@@ -155,15 +154,6 @@ def transaction(url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """A connection whose work commits together on exit or rolls back on error."""
     with connect(url) as conn, conn.transaction():
         yield conn
-
-
-@cache
-def load_query(name: str) -> str:
-    """Return the text of `sql/queries/<name>.sql`."""
-    path = QUERIES_DIR / f"{name}.sql"
-    if not path.is_file():
-        raise ConfigurationError(f"unknown named query {name!r}")
-    return path.read_text(encoding="utf-8")
 
 
 def _alembic_config(url: str, embedding_dimensions: int, use_pgvector: bool | None = None) -> Any:

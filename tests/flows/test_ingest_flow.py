@@ -165,6 +165,32 @@ def test_transient_chunk_error_is_retried_and_applied_once(
     assert job_row(get_runtime().database_url, job_id)["total_processed"] == 60
 
 
+def test_a_killed_connection_in_a_chunk_task_is_retried(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _trigger("a.csv", to_csv(_rows(60)))
+    planned = steps.plan_job(get_runtime(), job_id)
+    victim = planned.chunks[1].index
+    real_stage = steps.stage_chunk
+    attempts: list[int] = []
+
+    def stage_on_a_killed_connection(
+        conn: Any, job: uuid.UUID, spec: Any, *args: Any, **kw: Any
+    ) -> Any:
+        if spec.index == victim:
+            attempts.append(spec.index)
+            if len(attempts) == 1:
+                with connect(conn.info.dsn, autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
+        return real_stage(conn, job, spec, *args, **kw)
+
+    monkeypatch.setattr(steps, "stage_chunk", stage_on_a_killed_connection)
+    assert _run(job_id).is_completed()
+    assert attempts == [victim, victim]  # the lost connection was transient: one retry
+    job = job_row(get_runtime().database_url, job_id)
+    assert (job["status"], job["total_processed"]) == ("completed", 60)
+
+
 def test_terminal_chunk_error_is_not_retried(
     flow_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

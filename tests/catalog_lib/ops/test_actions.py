@@ -12,6 +12,7 @@ import pytest
 from catalog_lib.adapters.embeddings import NoEmbeddings
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectStore
+from catalog_lib.core.errors import DatabaseConnectionError, TransientError
 from catalog_lib.demo.sample_files import build_demo_files
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus, create_superseding_job, get_job
@@ -456,3 +457,38 @@ def test_reconcile_of_a_malformed_source_is_a_recorded_failure(db_url: str, tmp_
     assert "malformed_csv" in result.message
     (row,) = _actions(db_url)
     assert (row["outcome"], row["code"]) == ("failed", "ETL_RECONCILE_FAILED")
+
+
+def _kill_own_backend(conn: Any) -> None:
+    """End the server process of `conn` (as an operator or a failover would), and wait for it."""
+    with connect(conn.info.dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
+
+
+@pytest.mark.parametrize("kind", list(ActionKind), ids=str)
+def test_a_killed_connection_inside_an_action_is_transient(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: ActionKind
+) -> None:
+    rt = local_runtime(db_url, tmp_path / "landing", chunk_size=400)
+    job_id = (
+        _failed_job(rt)
+        if kind is ActionKind.RETRY
+        else ingest_file(rt, "a.csv", to_csv(_rows(24)))["id"]
+    )
+    real_check = actions.check_eligible
+
+    def check_then_lose_the_connection(conn: Any, *args: Any) -> Any:
+        refusal = real_check(conn, *args)
+        _kill_own_backend(conn)
+        return refusal
+
+    monkeypatch.setattr(actions, "check_eligible", check_then_lose_the_connection)
+    with pytest.raises(TransientError) as caught:
+        _run(rt, _request(kind, job_id))
+    assert isinstance(caught.value, DatabaseConnectionError)
+    assert caught.value.kind == "database_unavailable"
+    # Nothing was recorded on the lost connection, and no failed-action row was invented.
+    assert _actions(db_url) == []
+    monkeypatch.undo()
+    again = _run(rt, _request(kind, job_id))  # what a retry of the action does
+    assert again.outcome is Outcome.SUCCEEDED, again.message

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from catalog_lib.adapters.postgres import connect
+from catalog_lib.core.errors import DatabaseQueryError
 from catalog_lib.ops.retention import RetentionPolicy, sweep_invalid_logs
 
 pytestmark = pytest.mark.postgres
@@ -146,10 +147,13 @@ def test_a_failed_sweep_is_recorded(db_url: str) -> None:
     with connect(db_url) as conn:
         conn.execute("ALTER TABLE invalid_item_logs RENAME TO invalid_item_logs_moved")
         conn.commit()
-    with pytest.raises(Exception, match="invalid_item_logs"):
+    with pytest.raises(DatabaseQueryError) as caught:
         sweep_invalid_logs(db_url, RetentionPolicy())
+    # Translated at the connection: the error class and SQLSTATE, never the server's text.
+    assert caught.value.fields == {"error_name": "UndefinedTable", "sqlstate": "42P01"}
     run = _runs(db_url)[-1]
-    assert run["status"] == "failed" and run["error_message"] == "UndefinedTable (message withheld)"
+    assert run["status"] == "failed" and run["error_message"] == str(caught.value)
+    assert "invalid_item_logs" not in run["error_message"]
 
 
 def test_policy_rejects_non_positive_values() -> None:

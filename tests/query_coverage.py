@@ -1,0 +1,107 @@
+"""Records which named queries (`sql/queries/*.sql`) the test session executes.
+
+Loaded as a pytest plugin from `tests/conftest.py`. Every statement sent through psycopg
+(`execute`, `executemany`, `copy`, including SQLAlchemy's migrations) and DuckDB is matched
+against the query files. When the whole suite ran and passed, a query file no test executed
+fails the session: a query without a test, or one no code path uses any more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+import pytest
+
+from catalog_lib.adapters.queries import QUERIES_DIR
+
+QUERIES: dict[str, str] = {p.stem: p.read_text(encoding="utf-8") for p in QUERIES_DIR.glob("*.sql")}
+_PLACEHOLDER = re.compile(r"\\\{\w+\\\}")  # `{name}` after re.escape
+_EXACT = {text: name for name, text in QUERIES.items()}
+_TEMPLATES = [
+    (re.compile(_PLACEHOLDER.sub(".*?", re.escape(text)), re.S), name)
+    for name, text in QUERIES.items()
+    if "{" in text
+]
+EXECUTED: set[str] = set()
+_DESELECTED: list[Any] = []
+
+
+def query_name(statement: object) -> str | None:
+    """The named query `statement` is, or None for any other statement."""
+    if not isinstance(statement, str):
+        return None
+    name = _EXACT.get(statement)
+    if name is not None:
+        return name
+    return next((n for pattern, n in _TEMPLATES if pattern.fullmatch(statement)), None)
+
+
+def _note(statement: object) -> None:
+    name = query_name(statement)
+    if name is not None:
+        EXECUTED.add(name)
+
+
+def _recording(method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(self: Any, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        _note(statement)
+        return method(self, statement, *args, **kwargs)
+
+    return wrapper
+
+
+class _DuckDBConnection:
+    """A DuckDB connection that notes the statements it executes."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        _note(statement)
+        return self._inner.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_named_queries() -> Iterator[set[str]]:
+    """Patch the drivers for the session so every executed named query is recorded."""
+    patch = pytest.MonkeyPatch()
+    for method in ("execute", "executemany", "copy"):
+        patch.setattr(psycopg.Cursor, method, _recording(getattr(psycopg.Cursor, method)))
+    connect = duckdb.connect
+    patch.setattr(duckdb, "connect", lambda *a, **k: _DuckDBConnection(connect(*a, **k)))
+    yield EXECUTED
+    patch.undo()
+
+
+def pytest_deselected(items: list[Any]) -> None:
+    """Remember deselections: a partial run does not have to execute every query."""
+    _DESELECTED.extend(items)
+
+
+def _whole_suite(session: pytest.Session) -> bool:
+    option = session.config.option
+    if option.keyword or option.markexpr or _DESELECTED:
+        return False
+    tests_root = (Path(str(session.config.rootpath)) / "tests").resolve()
+    args = [Path(a.split("::", 1)[0]).resolve() for a in session.config.args]
+    return all(a == tests_root for a in args)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a complete, passing run: fail when a named query was never executed."""
+    if exitstatus != 0 or not _whole_suite(session):
+        return
+    missing = sorted(set(QUERIES) - EXECUTED)
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("named queries no test executed: " + ", ".join(missing), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
