@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from catalog_lib.adapters.postgres import connect
+from catalog_lib.core.settings import get_settings
 from catalog_lib.demo.sample_files import build_demo_files
 from flows.cli.app import app
 from tests.factories import catalog_row, to_csv
@@ -158,3 +160,51 @@ def test_demo_ingests_every_sample_file(flow_env: Path) -> None:
     assert doc["catalog_items"] > 0
     code, again = _cli("demo", "--rows", "60", "--json")
     assert code == 0 and all(j["duplicate_of"] for j in again["jobs"])
+
+
+def test_a_lost_database_connection_is_a_clean_error(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.cli import jobs as jobs_command
+
+    real_list_jobs = jobs_command.list_jobs
+
+    def list_on_a_killed_connection(conn: Any, **kwargs: Any) -> Any:
+        with connect(conn.info.dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
+        return real_list_jobs(conn, **kwargs)
+
+    monkeypatch.setattr(jobs_command, "list_jobs", list_on_a_killed_connection)
+    code, document = _cli("jobs", "--json")
+    assert code == 1
+    assert document["error"] == "database_unavailable"
+    assert document["message"].startswith("database connection failed")
+    result = CliRunner().invoke(app, ["jobs"])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "error: database connection failed" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_a_failing_statement_is_a_clean_error_without_server_text(
+    flow_env: Path, db_url: str
+) -> None:
+    _write(flow_env, "a.csv", 3)
+    code, job = _cli("ingest", "trailco", "a.csv", "--json")
+    assert code == 0
+    with connect(db_url) as conn:
+        conn.execute("ALTER TABLE operator_actions RENAME TO operator_actions_moved")
+    code, document = _cli("job", "show", job["job_id"], "--json")
+    assert code == 1 and document["error"] == "database_error"
+    assert "sqlstate=42P01" in document["message"]
+    assert "operator_actions" not in document["message"]
+
+
+def test_an_unreachable_database_is_a_clean_error_without_the_dsn(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CATALOG_DATABASE_URL", "postgresql://ops:hunter2@127.0.0.1:1/catalog")
+    get_settings.cache_clear()
+    code, document = _cli("jobs", "--json")
+    assert (code, document["error"]) == (1, "database_unavailable")
+    assert "hunter2" not in json.dumps(document) and "127.0.0.1" not in json.dumps(document)
