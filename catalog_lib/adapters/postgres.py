@@ -8,8 +8,6 @@ same way. Every statement is a named query in `sql/queries/` (`load_query`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,13 +145,6 @@ def required_row(row: Row | None, query: str) -> Row:
     if row is None:
         raise DatabaseQueryError("a statement returned no row", query=query)
     return row
-
-
-@contextmanager
-def transaction(url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-    """A connection whose work commits together on exit or rolls back on error."""
-    with connect(url) as conn, conn.transaction():
-        yield conn
 
 
 def _alembic_config(url: str, embedding_dimensions: int, use_pgvector: bool | None = None) -> Any:
