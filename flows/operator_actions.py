@@ -14,6 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
 
+from catalog_lib.core.errors import ActionNotStartedError
 from catalog_lib.ops import actions
 from catalog_lib.ops.action_log import ActionKind, ActionRequest, ActionResult, Outcome
 from flows.ingest import configured_flow
@@ -56,7 +57,10 @@ def _reingest(request: ActionRequest) -> dict[str, Any]:
     started = start_action_task(request)
     if started.outcome is not Outcome.STARTED:
         return started.to_document()
-    assert started.new_job_id is not None
+    if started.new_job_id is None:
+        raise ActionNotStartedError(
+            "a started re-ingest names no new job", action_id=started.action_id
+        )
     label = f"{request.kind} of {str(request.job_id)[:8]}"
     state = configured_flow()(job_id=str(started.new_job_id), label=label, return_state=True)
     finished = finish_action_task(started, state.state_details.flow_run_id)

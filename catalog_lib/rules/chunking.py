@@ -202,7 +202,8 @@ class _PlanBuilder:
             elif self.chunks:
                 # Only blank lines remain: fold them into the last chunk instead of an empty one.
                 self.chunks[-1] = replace(self.chunks[-1], byte_end=self.size - 1)
-        assert self.header is not None
+        if self.header is None:  # unreachable: _start_data set it above
+            raise MalformedCsvError("object has no header record", size=self.size)
         return ChunkPlan(
             size=self.size,
             header=self.header,

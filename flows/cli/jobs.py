@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from catalog_lib.adapters.postgres import connect, get_schema_status, resolve_database
-from catalog_lib.core.errors import CatalogError, ConfigurationError
+from catalog_lib.core.errors import CatalogError, ConfigurationError, JobNotFoundError
 from catalog_lib.core.settings import get_settings
 from catalog_lib.core.sizes import parse_size
 from catalog_lib.ingest import steps
@@ -129,7 +129,8 @@ def ingest_one(
         _run_flow(rt, trigger.job_id, label=uri, show_progress=show_progress)
     with connect(rt.database_url) as conn:
         document = get_job_detail(conn, trigger.job_id, duplicate_of=trigger.duplicate_of)
-    assert document is not None
+    if document is None:
+        raise JobNotFoundError("the triggered job does not exist", job_id=trigger.job_id)
     return document, document["status"] != JobStatus.FAILED
 
 
