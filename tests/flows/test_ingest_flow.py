@@ -13,7 +13,8 @@ import pytest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
-from catalog_lib.core.errors import MalformedCsvError, StorageError
+from catalog_lib.core.errors import DatabaseConflictError, MalformedCsvError, StorageError
+from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from flows import ingest as ingest_module
 from flows.runtime import get_runtime
@@ -189,6 +190,30 @@ def test_a_killed_connection_in_a_chunk_task_is_retried(
     assert attempts == [victim, victim]  # the lost connection was transient: one retry
     job = job_row(get_runtime().database_url, job_id)
     assert (job["status"], job["total_processed"]) == ("completed", 60)
+
+
+@pytest.mark.parametrize("step", ["plan_job", "aggregate_job", "reconcile_job"])
+def test_plan_aggregate_and_reconcile_use_the_configured_retry_policy(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    monkeypatch.setenv("CATALOG_TASK_RETRIES", "1")
+    get_settings.cache_clear()
+    job_id = _trigger("a.csv", to_csv(_rows(20)))
+    real = getattr(steps, step)
+    calls: list[str] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(step)
+        if len(calls) <= 2:  # more failures than the one configured retry
+            raise DatabaseConflictError("transaction conflict", sqlstate="40001")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(steps, step, flaky)
+    state = _run(job_id)
+    assert state.is_failed()
+    assert calls == [step, step]  # one try and exactly the one configured retry (not 3)
+    job = job_row(get_runtime().database_url, job_id)
+    assert (job["status"], job["error_kind"]) == ("failed", "database_unavailable")
 
 
 def test_terminal_chunk_error_is_not_retried(
