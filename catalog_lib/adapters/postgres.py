@@ -137,6 +137,11 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[st
         raise DatabaseConnectionError(
             "could not connect to PostgreSQL", error_name=type(exc).__name__
         ) from None
+    except psycopg.Error as exc:
+        # A malformed URL (e.g. an unknown query parameter); retrying cannot fix it.
+        raise ConfigurationError(
+            "the database URL is not valid", error_name=type(exc).__name__
+        ) from None
     return conn
 
 

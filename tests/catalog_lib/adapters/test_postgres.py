@@ -261,6 +261,12 @@ def test_unreachable_server_is_transient_without_the_dsn(db_url: str) -> None:
     assert "hunter2" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
 
 
+def test_a_malformed_database_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        connect("postgresql://ops:hunter2@127.0.0.1:1/catalog?bogus=1")
+    assert "hunter2" not in str(caught.value) and "bogus" not in str(caught.value)
+
+
 def test_translate_error_unwraps_sqlalchemy_and_drops_the_message() -> None:
     from sqlalchemy.exc import DBAPIError
 
