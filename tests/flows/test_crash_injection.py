@@ -38,7 +38,8 @@ from tests.factories import (
 )
 from tests.flows.serving import CLI, ROOT, serve_process, wait_for
 
-pytestmark = [pytest.mark.flow, pytest.mark.postgres, pytest.mark.slow]
+# Each trial starts a flow-run process (importing Prefect takes seconds): allow the time.
+pytestmark = [pytest.mark.flow, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 
 KEY = "v2/trailco/crash.csv"
 CHUNK_SIZE = 4096
