@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
@@ -21,11 +22,13 @@ from prefect.tasks import Task, exponential_backoff
 
 from catalog_lib.adapters.storage import ObjectVersion
 from catalog_lib.core.errors import CatalogError, JobNotRunnableError, TransientError
+from catalog_lib.core.failpoints import failpoint
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.applying import ApplyResult
 from catalog_lib.ingest.jobs import JobStatus, JobTotals
 from catalog_lib.ingest.ledger import ChunkResult
+from catalog_lib.ingest.liveness import JobLease, acquire_lease
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.records import PARSER_VERSION
 from flows.run_logs import configure_flow_observability
@@ -136,21 +139,51 @@ def _run_name() -> str:
     return f"{label} [{str(parameters.get('job_id', ''))[:8]}]"
 
 
+# Liveness leases held by this process, by flow run id: taken before the job starts, given
+# back by the hooks below only once the job is final (see catalog_lib.ingest.liveness).
+_leases: dict[uuid.UUID, JobLease] = {}
+_leases_lock = threading.Lock()
+
+
+def _hold_lease(flow_run_id: uuid.UUID | None, job_id: uuid.UUID) -> None:
+    with _leases_lock:
+        # A re-run of the same flow run in this process gives its earlier lease back first.
+        previous = _leases.pop(flow_run_id, None) if flow_run_id else None
+    if previous is not None:
+        previous.release()
+    lease = acquire_lease(get_runtime().database_url, job_id)
+    if flow_run_id is None:
+        # Outside a flow run nothing would give the lease back; the process exit does.
+        return
+    with _leases_lock:
+        _leases[flow_run_id] = lease
+
+
+def _release_lease(flow_run: FlowRun) -> None:
+    with _leases_lock:
+        lease = _leases.pop(flow_run.id, None)
+    if lease is not None:
+        lease.release()
+
+
 def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
     job_id = flow_run.parameters.get("job_id")
-    if not job_id:
-        return
-    kind, message = "cancelled", "the flow run was cancelled"
-    if status is JobStatus.FAILED:
-        kind, message = _describe_failure(state)
-    steps.end_job(
-        get_runtime(),
-        uuid.UUID(str(job_id)),
-        status,
-        error_kind=kind,
-        error_message=message,
-        flow_run_id=flow_run.id,
-    )
+    try:
+        if not job_id:
+            return
+        kind, message = "cancelled", "the flow run was cancelled"
+        if status is JobStatus.FAILED:
+            kind, message = _describe_failure(state)
+        steps.end_job(
+            get_runtime(),
+            uuid.UUID(str(job_id)),
+            status,
+            error_kind=kind,
+            error_message=message,
+            flow_run_id=flow_run.id,
+        )
+    finally:
+        _release_lease(flow_run)
 
 
 def _describe_failure(state: State[Any]) -> tuple[str, str]:
@@ -172,12 +205,17 @@ def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     _end_job(flow_run, state, JobStatus.CANCELLED)
 
 
+def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+    _release_lease(flow_run)
+
+
 @flow(
     name="ingest-catalog",
     flow_run_name=_run_name,
     on_failure=[_on_failure],
     on_crashed=[_on_failure],
     on_cancellation=[_on_cancellation],
+    on_completion=[_on_completion],
     task_runner=_thread_pool(16),
     persist_result=True,
 )
@@ -186,8 +224,11 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     configure_flow_observability()
     logger = get_run_logger()
     rt = get_runtime()
-    run_id = current_flow_run.id
-    job = steps.start_job(rt, uuid.UUID(job_id), uuid.UUID(run_id) if run_id else None)
+    run_id = uuid.UUID(current_flow_run.id) if current_flow_run.id else None
+    # The lease comes first: a running job whose lease is free is one nobody runs any more.
+    _hold_lease(run_id, uuid.UUID(job_id))
+    failpoint("ingest.after_lease")
+    job = steps.start_job(rt, uuid.UUID(job_id), run_id)
     planned = _with_retry_policy(plan_task)(job_id)
     logger.info(
         "planned %d chunks (%d adopted from the superseded job)",
@@ -204,8 +245,10 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     applied = [f.result() for f in partitions]
     totals = _with_retry_policy(aggregate_task)(job_id, planned.record_count, len(planned.chunks))
     report = _with_retry_policy(reconcile_task)(job_id)
+    failpoint("ingest.before_finalize")
     if not steps.finalize_job(rt, uuid.UUID(job_id)):
         raise JobNotRunnableError("job left the running state before finalize", job_id=job_id)
+    failpoint("ingest.after_finalize")
     summary = {
         "job_id": job_id,
         "source": job["source"],

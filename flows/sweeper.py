@@ -102,7 +102,11 @@ def job_state_sweeper(limit: int = crash_sweep.MAX_JOBS_PER_SWEEP) -> dict[str, 
     return report
 
 
-def sweep_now(database_url: str) -> crash_sweep.SweepReport:
-    """One sweep outside a flow run (tests, maintenance scripts), with this process's client."""
+def sweep_now(
+    database_url: str, *, limit: int = crash_sweep.MAX_JOBS_PER_SWEEP
+) -> crash_sweep.SweepReport:
+    """One sweep outside a flow run (`catalog-etl sweep`, tests), with this process's client."""
     with get_client(sync_client=True) as client:
-        return crash_sweep.sweep_jobs(database_url, lambda job: read_run_state(client, job))
+        return crash_sweep.sweep_jobs(
+            database_url, lambda job: read_run_state(client, job), limit=limit
+        )

@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from catalog_lib.adapters.embeddings import EmbeddingProvider, NoEmbeddings
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectStore, StorageConfig
 from catalog_lib.ingest import steps
+from catalog_lib.ingest.liveness import LEASE_NAMESPACE, lease_key
 
 HEADER = (
     "name",
@@ -160,3 +163,15 @@ def provenance_skus(db_url: str, job_id: uuid.UUID) -> list[str]:
             (job_id,),
         ).fetchall()
     return [r["sku"] for r in rows]
+
+
+def kill_lease_session(db_url: str, job_id: uuid.UUID) -> int:
+    """Terminate the session holding the job's liveness lease, as a killed runner's would end."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND classid = %s::bigint::oid "
+            "AND objid = %s::bigint::oid AND objsubid = 2",
+            (LEASE_NAMESPACE, lease_key(job_id)),
+        ).fetchall()
+    return len(rows)

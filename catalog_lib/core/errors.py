@@ -74,6 +74,12 @@ class SourceChangedError(TerminalError):
     kind = "etag_mismatch"
 
 
+class JobLeaseHeldError(TerminalError):
+    """Another live process holds the job's liveness lease: it is running the job."""
+
+    kind = "job_leased"
+
+
 class DatabaseError(TransientError):
     """The database connection failed or a transaction had to be rolled back and may be retried."""
 

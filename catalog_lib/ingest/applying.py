@@ -19,6 +19,7 @@ import psycopg
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import EmbeddingError
+from catalog_lib.core.failpoints import failpoint
 from catalog_lib.ingest.ledger import APPLY_PHASE, get_completed_row, lock_ledger_row
 from catalog_lib.rules.embedding_text import build_embedding_text, hash_embedding_text
 
@@ -82,6 +83,7 @@ def apply_partition(
             load_query("upsert_merged_items"), {"job_id": job_id, "source_version": source_version}
         ).fetchone()
         upserted = int(row["upserted"]) if row else 0
+        failpoint("apply.in_tx")
         conn.execute(
             load_query("complete_ledger_row"),
             {
@@ -96,6 +98,7 @@ def apply_partition(
                 "started_at": started_at,
             },
         )
+    failpoint("apply.after_commit")
     return ApplyResult(partition, False, upserted, failures)
 
 

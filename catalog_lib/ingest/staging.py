@@ -17,6 +17,7 @@ import psycopg
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import LedgerRowMissingError
+from catalog_lib.core.failpoints import failpoint
 from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, chunk_result, lock_ledger_row
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
@@ -51,6 +52,7 @@ def stage_chunk(
     started_at: datetime | None = None,
 ) -> ChunkResult:
     """Write the chunk's rows and its ledger row in ONE transaction; skip a completed chunk."""
+    failpoint("chunk.before_tx")
     with conn.transaction():
         ledger = lock_ledger_row(
             conn,
@@ -86,6 +88,7 @@ def stage_chunk(
                         to_json_text(bad.item),
                     )
                 )
+        failpoint("chunk.in_tx")
         done = conn.execute(
             load_query("complete_ledger_row"),
             {
@@ -100,6 +103,7 @@ def stage_chunk(
                 "started_at": started_at,
             },
         ).fetchone()
+    failpoint("chunk.after_commit")
     if done is None:
         raise LedgerRowMissingError("ledger row vanished while locked", index=spec.index)
     return chunk_result(done, skipped=False)

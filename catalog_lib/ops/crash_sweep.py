@@ -15,6 +15,12 @@ Rules (`decide`):
 | SCHEDULED, PENDING, RUNNING, CANCELLING, PAUSED | unchanged | — |
 | no run id, or the run is unknown to the orchestrator | unchanged | — |
 
+One more rule needs no orchestrator at all: a `running` job whose liveness lease is free
+(`catalog_lib.ingest.liveness`: the process running a job holds a PostgreSQL advisory lock on
+it until the job is final) has lost its runner, whatever its flow run says — a SIGKILLed
+`catalog-etl ingest`, an OOM kill, a lost worker machine. It is closed as `failed` with
+`error_kind = runner_lost`, and the lease is re-checked in the closing statement itself.
+
 A COMPLETED run whose job is still open finished without finalizing its job (the flow always
 finalizes before it returns, so the run cannot have done the work): the job can never progress
 and is closed as `orphaned`. A run the orchestrator does not know (deleted, or another Prefect
@@ -33,7 +39,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import connect, load_query
-from catalog_lib.ingest import jobs
+from catalog_lib.ingest import jobs, liveness
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,7 @@ class OpenJob:
     status: str
     source: str
     flow_run_id: uuid.UUID | None
+    runner_alive: bool = True
 
 
 @dataclass(frozen=True)
@@ -133,35 +140,52 @@ class SweepReport:
         }
 
 
-def decide(job_status: str, run_state: RunStateType | None) -> Verdict:
-    """The verdict for an open job given its flow run's state type (None: no known run)."""
-    if job_status not in (jobs.JobStatus.PENDING, jobs.JobStatus.RUNNING) or run_state is None:
+RUNNER_LOST = Verdict(True, jobs.JobStatus.FAILED, "runner_lost")
+
+
+def decide(
+    job_status: str, run_state: RunStateType | None, *, runner_alive: bool = True
+) -> Verdict:
+    """The verdict for an open job given its flow run's state type (None: no known run).
+
+    `runner_alive` is whether a process holds the job's liveness lease; a running job without
+    one is closed even when its flow run looks alive (nobody is left to report it).
+    """
+    if job_status not in (jobs.JobStatus.PENDING, jobs.JobStatus.RUNNING):
         return LEAVE
-    return _CLOSING.get(run_state, LEAVE)
+    verdict = _CLOSING.get(run_state, LEAVE) if run_state is not None else LEAVE
+    if not verdict.close and job_status == jobs.JobStatus.RUNNING and not runner_alive:
+        return RUNNER_LOST
+    return verdict
 
 
-def describe_closure(state: RunState, verdict: Verdict) -> str:
+def describe_closure(state: RunState | None, verdict: Verdict) -> str:
     """The operator-facing message stored on a job the sweeper closed (no row data)."""
     reason = {
         "crashed": "its flow run crashed (the process running it died)",
         "failed": "its flow run failed without closing the job",
         "cancelled": "its flow run was cancelled without closing the job",
         "orphaned": "its flow run completed without finishing the job",
+        "runner_lost": "the process running it is gone (its liveness lease is free)",
     }[str(verdict.error_kind)]
-    return f"closed by the job-state sweeper: {reason} (flow run {state.flow_run_id})"
+    run = f" (flow run {state.flow_run_id}: {state.state_type})" if state else ""
+    return f"closed by the job-state sweeper: {reason}{run}"
 
 
 def list_open_jobs(
     conn: psycopg.Connection[Any], *, limit: int = MAX_JOBS_PER_SWEEP
 ) -> list[OpenJob]:
     """Pending and running jobs, oldest first, with their flow run ids."""
-    rows = conn.execute(load_query("list_open_jobs"), {"limit": limit}).fetchall()
+    rows = conn.execute(
+        load_query("list_open_jobs"), {"limit": limit, "namespace": liveness.LEASE_NAMESPACE}
+    ).fetchall()
     return [
         OpenJob(
             job_id=r["id"],
             status=str(r["status"]),
             source=r["source"],
             flow_run_id=r["flow_run_id"],
+            runner_alive=bool(r["runner_alive"]),
         )
         for r in rows
     ]
@@ -188,31 +212,37 @@ def sweep_jobs(
     )
 
 
+def _close(database_url: str, job: OpenJob, state: RunState | None, verdict: Verdict) -> bool:
+    with connect(database_url) as conn:
+        if verdict is RUNNER_LOST:
+            return liveness.close_if_runner_lost(conn, job.job_id, describe_closure(state, verdict))
+        if state is None or verdict.status is None:
+            return False
+        return jobs.mark_ended(
+            conn,
+            job.job_id,
+            verdict.status,
+            error_kind=str(verdict.error_kind),
+            error_message=describe_closure(state, verdict),
+            flow_run_id=state.flow_run_id,
+        )
+
+
 def _sweep_one(database_url: str, job: OpenJob, state: RunState | None) -> SweptJob:
-    verdict = decide(job.status, state.state_type if state else None)
-    closed = False
-    if verdict.close and state is not None and verdict.status is not None:
-        with connect(database_url) as conn:
-            closed = jobs.mark_ended(
-                conn,
-                job.job_id,
-                verdict.status,
-                error_kind=str(verdict.error_kind),
-                error_message=describe_closure(state, verdict),
-                flow_run_id=state.flow_run_id,
-            )
-        if closed:
-            log.warning(
-                "open job closed from its flow-run state",
-                extra={
-                    "event": "etl.sweeper.closed",
-                    "job_id": str(job.job_id),
-                    "source": job.source,
-                    "error_kind": verdict.error_kind,
-                    "flow_run_id": str(state.flow_run_id),
-                    "status": str(verdict.status),
-                },
-            )
+    verdict = decide(job.status, state.state_type if state else None, runner_alive=job.runner_alive)
+    closed = verdict.close and _close(database_url, job, state, verdict)
+    if closed:
+        log.warning(
+            "open job closed by the sweeper",
+            extra={
+                "event": "etl.sweeper.closed",
+                "job_id": str(job.job_id),
+                "source": job.source,
+                "error_kind": verdict.error_kind,
+                "flow_run_id": str(state.flow_run_id) if state else None,
+                "status": str(verdict.status),
+            },
+        )
     return SweptJob(
         job_id=job.job_id,
         source=job.source,

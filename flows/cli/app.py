@@ -16,6 +16,7 @@ from flows.cli.quality import audit_app, retention
 from flows.cli.recovery import reconcile, repair, retry
 from flows.cli.serve import serve
 from flows.cli.stack import down, status, up
+from flows.cli.sweep import sweep
 from flows.cli.webhook import webhook_app
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.command("repair")(repair)
 app.command("reconcile")(reconcile)
 app.add_typer(job_app, name="job")
 app.command("retention")(retention)
+app.command("sweep")(sweep)
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
 

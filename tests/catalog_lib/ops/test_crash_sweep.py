@@ -10,7 +10,9 @@ import pytest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.ingest import jobs, steps
+from catalog_lib.ingest.liveness import JobLease, acquire_lease
 from catalog_lib.ops.crash_sweep import (
+    RUNNER_LOST,
     OpenJob,
     RunState,
     RunStateType,
@@ -19,7 +21,7 @@ from catalog_lib.ops.crash_sweep import (
     list_open_jobs,
     sweep_jobs,
 )
-from tests.factories import catalog_row, job_row, local_runtime, to_csv
+from tests.factories import catalog_row, job_row, kill_lease_session, local_runtime, to_csv
 
 CLOSE_FAILED = jobs.JobStatus.FAILED
 CLOSE_CANCELLED = jobs.JobStatus.CANCELLED
@@ -51,15 +53,42 @@ def test_decide_closes_only_from_an_ended_run(
     assert decide(job_status, run_state) == expected
 
 
+@pytest.mark.parametrize(
+    ("job_status", "run_state", "expected"),
+    [
+        ("running", RunStateType.RUNNING, RUNNER_LOST),
+        ("running", RunStateType.PENDING, RUNNER_LOST),
+        ("running", None, RUNNER_LOST),
+        ("running", RunStateType.CRASHED, Verdict(True, CLOSE_FAILED, "crashed")),
+        ("running", RunStateType.CANCELLED, Verdict(True, CLOSE_CANCELLED, "cancelled")),
+        # A pending job has no runner yet: a free lease says nothing about it.
+        ("pending", None, Verdict(False)),
+        ("pending", RunStateType.SCHEDULED, Verdict(False)),
+        ("completed", None, Verdict(False)),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, Verdict) else "",
+)
+def test_decide_closes_a_running_job_whose_lease_is_free(
+    job_status: str, run_state: RunStateType | None, expected: Verdict
+) -> None:
+    assert decide(job_status, run_state, runner_alive=False) == expected
+    # With its lease held, only an ended run closes it.
+    alive = decide(job_status, run_state, runner_alive=True)
+    assert alive == (expected if expected is not RUNNER_LOST else Verdict(False))
+
+
 def _job(db_url: str, landing: Path, key: str) -> uuid.UUID:
     rt = local_runtime(db_url, landing, chunk_size=1024)
     rt.store.write(key, to_csv([catalog_row(i) for i in range(20)]))
     return steps.request_ingest(rt, source="trailco", uri_or_key=key, scraper_revision="t").job_id
 
 
-def _set_running(db_url: str, job_id: uuid.UUID, run_id: uuid.UUID) -> None:
+def _set_running(db_url: str, job_id: uuid.UUID, run_id: uuid.UUID) -> JobLease:
+    """Start the job as a runner would: lease first, then running. The caller holds the lease."""
+    lease = acquire_lease(db_url, job_id)
     with connect(db_url) as conn:
         assert jobs.mark_running(conn, job_id, run_id)
+    return lease
 
 
 @pytest.mark.postgres
@@ -71,12 +100,16 @@ def test_sweep_closes_jobs_of_ended_runs_and_leaves_the_rest(
         for name in ("crashed", "live", "unknown", "pending", "other")
     )
     runs = {job: uuid.uuid4() for job in (crashed, live, unknown, other_run)}
-    for job, run in runs.items():
-        _set_running(db_url, job, run)
+    leases = [_set_running(db_url, job, run) for job, run in runs.items()]
+    # The crashed run's process is gone: so is its lease.
+    leases.pop(0).release()
     with connect(db_url) as conn:
         listed = {j.job_id: j for j in list_open_jobs(conn)}
     assert set(listed) == {crashed, live, unknown, pending, other_run}
-    assert listed[crashed] == OpenJob(crashed, "running", "trailco", runs[crashed])
+    assert listed[crashed] == OpenJob(
+        crashed, "running", "trailco", runs[crashed], runner_alive=False
+    )
+    assert all(listed[job].runner_alive for job in (live, unknown, other_run))
     assert listed[pending].flow_run_id is None
 
     def read(job: OpenJob) -> RunState | None:
@@ -104,6 +137,31 @@ def test_sweep_closes_jobs_of_ended_runs_and_leaves_the_rest(
     assert events[0].levelno == logging.WARNING
     # A second sweep finds nothing more to close.
     assert sweep_jobs(db_url, read).closed == 0
+    for lease in leases:
+        lease.release()
+
+
+@pytest.mark.postgres
+def test_sweep_closes_a_running_job_whose_runner_is_gone(db_url: str, tmp_path: Path) -> None:
+    gone, alive = (_job(db_url, tmp_path, f"v2/trailco/{n}.csv") for n in ("gone", "alive"))
+    runs = {gone: uuid.uuid4(), alive: uuid.uuid4()}
+    gone_lease = _set_running(db_url, gone, runs[gone])
+    alive_lease = _set_running(db_url, alive, runs[alive])
+    # The orchestrator still says RUNNING for both (a SIGKILLed bare `catalog-etl ingest`
+    # leaves its run that way): only the lease tells them apart.
+    still_running = {j: RunState(r, RunStateType.RUNNING) for j, r in runs.items()}
+    assert sweep_jobs(db_url, lambda job: still_running[job.job_id]).closed == 0
+    # The runner's session dies, as it does when its process is killed.
+    kill_lease_session(db_url, gone)
+    report = sweep_jobs(db_url, lambda job: still_running[job.job_id])
+    assert report.closed == 1
+    row = job_row(db_url, gone)
+    assert (row["status"], row["error_kind"]) == ("failed", "runner_lost")
+    assert "liveness lease is free" in row["error_message"]
+    assert str(runs[gone]) in row["error_message"]
+    assert job_row(db_url, alive)["status"] == "running"
+    alive_lease.release()
+    gone_lease.release()
 
 
 @pytest.mark.postgres
