@@ -19,7 +19,8 @@ import psycopg
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import EmbeddingError
-from catalog_lib.ingest.ledger import APPLY_PHASE, lock_ledger_row
+from catalog_lib.ingest.ledger import is_completed, lock_ledger_row
+from catalog_lib.models.jobs import LedgerPhase
 from catalog_lib.rules.embedding_text import build_embedding_text, hash_embedding_text
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,9 @@ def apply_partition(
             pending = _texts_to_embed(conn, provider, source_version)
         vectors, failures = _embed(provider, pending, job_id)
     with conn.transaction():
-        ledger = lock_ledger_row(conn, job_id, APPLY_PHASE, partition)
-        if ledger["status"] == "completed":
-            return ApplyResult(
-                partition, True, ledger["items_upserted"], ledger["embedding_failures"]
-            )
+        ledger = lock_ledger_row(conn, job_id, LedgerPhase.APPLY, partition)
+        if is_completed(ledger):
+            return ApplyResult(partition, True, ledger.items_upserted, ledger.embedding_failures)
         _merge_partition(conn, job_id, partition, partitions)
         conn.execute(
             "CREATE TEMP TABLE _vectors ON COMMIT DROP AS SELECT sku, embedding, "
@@ -89,7 +88,7 @@ def apply_partition(
             load_query("complete_ledger_row"),
             {
                 "job_id": job_id,
-                "phase": APPLY_PHASE,
+                "phase": str(LedgerPhase.APPLY),
                 "index": partition,
                 "processed": 0,
                 "valid": 0,
@@ -106,7 +105,7 @@ def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: i
     row = conn.execute(
         "SELECT 1 FROM etl_job_chunks WHERE job_id = %s AND phase = %s AND chunk_index = %s "
         "AND status = 'completed'",
-        (job_id, APPLY_PHASE, partition),
+        (job_id, str(LedgerPhase.APPLY), partition),
     ).fetchone()
     conn.commit()
     return row is not None

@@ -25,7 +25,7 @@ EMBEDDING_COLUMN: Final = ("catalog_items", "embedding")
 
 
 def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    _obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any
 ) -> bool:
     """Compare every object except those that exist only in some deployments.
 
@@ -45,8 +45,8 @@ def is_embedding_type(sql_type: sa.types.TypeEngine[Any]) -> bool:
 
 
 def compare_type(
-    context: Any,
-    inspected_column: sa.Column[Any],
+    _context: Any,
+    _inspected_column: sa.Column[Any],
     metadata_column: sa.Column[Any],
     inspected_type: sa.types.TypeEngine[Any],
     metadata_type: sa.types.TypeEngine[Any],

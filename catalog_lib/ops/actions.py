@@ -29,8 +29,13 @@ from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import CatalogError, ObjectNotFoundError
 from catalog_lib.ingest import jobs
 from catalog_lib.ingest.steps import Runtime
+from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
+from catalog_lib.models.operations import ActionOutcome
 
 log = logging.getLogger(__name__)
+
+# The action API's name for the outcome enum, which the `operator_actions` model defines.
+Outcome = ActionOutcome
 
 MAX_MESSAGE = 2000
 
@@ -41,15 +46,6 @@ class ActionKind(StrEnum):
     RETRY = "retry"
     REPAIR = "repair"
     RECONCILE = "reconcile"
-
-
-class Outcome(StrEnum):
-    """The outcome of an operator action (the CHECK of `operator_actions.outcome`)."""
-
-    STARTED = "started"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REFUSED = "refused"
 
 
 class ActionCode(StrEnum):
@@ -65,12 +61,11 @@ class ActionCode(StrEnum):
     RECONCILE_FAILED = "ETL_RECONCILE_FAILED"
 
 
-ELIGIBLE_STATUSES: dict[ActionKind, tuple[str, ...]] = {
-    ActionKind.RETRY: ("failed",),
-    ActionKind.REPAIR: ("completed", "failed"),
-    ActionKind.RECONCILE: ("completed", "failed", "cancelled"),
+ELIGIBLE_STATUSES: dict[ActionKind, tuple[JobStatus, ...]] = {
+    ActionKind.RETRY: (JobStatus.FAILED,),
+    ActionKind.REPAIR: (JobStatus.COMPLETED, JobStatus.FAILED),
+    ActionKind.RECONCILE: (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED),
 }
-_LIVE = ("pending", "running")
 
 
 @dataclass(frozen=True)
@@ -157,18 +152,18 @@ class _Refusal:
 
 
 def check_source(
-    store: ObjectStore, job: dict[str, Any], *, force: bool
+    store: ObjectStore, job: EtlJob, *, force: bool
 ) -> tuple[ObjectVersion | None, _Refusal | None]:
     """HEAD the job's object; refuse when it is missing, or changed and `force` is not set."""
-    stored = job["source_etag"]
+    stored = job.source_etag
     try:
-        live = store.head(job["object_key"])
+        live = store.head(job.object_key)
     except ObjectNotFoundError:
         return None, _Refusal(
             ActionCode.SOURCE_MISSING,
-            f"the source object does not exist: {job['object_key']}",
+            f"the source object does not exist: {job.object_key}",
         )
-    size_changed = job["source_size"] is not None and job["source_size"] != live.size
+    size_changed = job.source_size is not None and job.source_size != live.size
     if (stored is None or stored != live.etag or size_changed) and not force:
         why = (
             "the job has no stored ETag (legacy row), so its source version cannot be verified"
@@ -209,27 +204,26 @@ def finish_reingest(
     if started.outcome is not Outcome.STARTED or started.new_job_id is None:
         raise ValueError("only a started retry/repair can be finished")
     with connect(rt.database_url, autocommit=True) as conn:
-        if _status(conn, started.new_job_id) in _LIVE:
+        status = _status(conn, started.new_job_id)
+        if status is not None and status.is_open:
             # The flow run is over but never closed its job (it did not start, or crashed
             # without hooks): close it, or it would block every later retry of the original.
             jobs.mark_ended(
                 conn,
                 started.new_job_id,
-                jobs.JobStatus.FAILED,
+                JobStatus.FAILED,
                 error_kind="crashed",
                 error_message="the ingest flow run ended without finishing the job",
             )
         job = jobs.get_job(conn, started.new_job_id)
         assert job is not None
-        run_id = flow_run_id or job["flow_run_id"]
-        if job["status"] == jobs.JobStatus.COMPLETED:
+        run_id = flow_run_id or job.flow_run_id
+        if job.status is JobStatus.COMPLETED:
             outcome, code = Outcome.SUCCEEDED, None
-            message = f"job {job['id']} completed: {job['total_processed']} rows"
+            message = f"job {job.id} completed: {job.total_processed} rows"
         else:
             outcome, code = Outcome.FAILED, ActionCode.JOB_FAILED
-            message = (
-                f"job {job['id']} {job['status']}: {job['error_kind']}: {job['error_message']}"
-            )
+            message = f"job {job.id} {job.status}: {job.error_kind}: {job.error_message}"
         _finish(conn, started.action_id, outcome, code, message, flow_run_id=run_id)
     return _replace(started, outcome=outcome, code=code, message=message, flow_run_id=run_id)
 
@@ -258,11 +252,11 @@ def _reconcile(
     conn: psycopg.Connection[Any],
     rt: Runtime,
     request: ActionRequest,
-    job: dict[str, Any],
+    job: EtlJob,
     live: ObjectVersion,
     flow_run_id: uuid.UUID | None,
 ) -> ActionResult:
-    started = _record(conn, request, job["id"], Outcome.STARTED, flow_run_id=flow_run_id)
+    started = _record(conn, request, job.id, Outcome.STARTED, flow_run_id=flow_run_id)
     base = _result(request, started, job, live, Outcome.STARTED, "counting", flow_run_id)
     try:
         counted = count_records(rt.store, live)
@@ -274,7 +268,7 @@ def _reconcile(
         )
     verified_at = datetime.now(UTC)
     delta = jobs.record_reconcile(
-        conn, job["id"], verified_row_count=counted.records, verified_at=verified_at
+        conn, job.id, verified_row_count=counted.records, verified_at=verified_at
     )
     actual = counted.records - delta
     message = f"expected {counted.records}, actual {actual}, delta {delta}"
@@ -282,7 +276,7 @@ def _reconcile(
     if delta != 0:
         log.warning(
             "reconcile found a delta",
-            extra={"event": "etl.reconcile.mismatch", "job_id": str(job["id"]), "delta": delta},
+            extra={"event": "etl.reconcile.mismatch", "job_id": str(job.id), "delta": delta},
         )
     return _replace(
         base,
@@ -297,7 +291,7 @@ def _reconcile(
 
 def _load_and_check(
     conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest
-) -> tuple[dict[str, Any], ObjectVersion] | ActionResult:
+) -> tuple[EtlJob, ObjectVersion] | ActionResult:
     """The target job and its live source version, or the recorded refusal."""
     job = jobs.get_job(conn, request.job_id)
     if job is None:
@@ -309,7 +303,7 @@ def _load_and_check(
 
 
 def _check(
-    conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest, job: dict[str, Any]
+    conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest, job: EtlJob
 ) -> tuple[ObjectVersion | None, _Refusal | None]:
     """Eligibility first (no storage request for an ineligible job), then the ETag rule."""
     refusal = _check_eligible(conn, request.kind, job)
@@ -319,46 +313,45 @@ def _check(
 
 
 def _check_eligible(
-    conn: psycopg.Connection[Any], kind: ActionKind, job: dict[str, Any]
+    conn: psycopg.Connection[Any], kind: ActionKind, job: EtlJob
 ) -> _Refusal | None:
-    status = str(job["status"])
-    if status not in ELIGIBLE_STATUSES[kind]:
-        return _Refusal(ActionCode.NOT_ELIGIBLE, _ineligible_message(kind, job["id"], status))
+    if job.status not in ELIGIBLE_STATUSES[kind]:
+        return _Refusal(ActionCode.NOT_ELIGIBLE, _ineligible_message(kind, job.id, job.status))
     if kind is ActionKind.RECONCILE:
         return None
-    successors = jobs.list_successors(conn, job["id"])
-    live = [s for s in successors if s["status"] in _LIVE]
+    successors = jobs.list_successors(conn, job.id)
+    live = [s for s in successors if s.status.is_open]
     if live:
-        return _in_progress(job["id"], live[0])
-    done = [s for s in successors if s["status"] == jobs.JobStatus.COMPLETED]
+        return _in_progress(job.id, live[0])
+    done = [s for s in successors if s.status is JobStatus.COMPLETED]
     if kind is ActionKind.RETRY and done:
         # Retrying a job twice would ingest the same file again: act on the newest job.
         return _Refusal(
             ActionCode.NOT_ELIGIBLE,
-            f"job {job['id']} was already recovered by job {done[0]['id']} "
-            f"({done[0]['mode']}, completed); repair that job to reprocess the file",
+            f"job {job.id} was already recovered by job {done[0].id} "
+            f"({done[0].mode}, completed); repair that job to reprocess the file",
         )
     return None
 
 
-def _ineligible_message(kind: ActionKind, job_id: uuid.UUID, status: str) -> str:
+def _ineligible_message(kind: ActionKind, job_id: uuid.UUID, status: JobStatus) -> str:
     allowed = " or ".join(ELIGIBLE_STATUSES[kind])
     hint = {
-        "pending": "wait for it to finish",
-        "running": "wait for it to finish",
-        "completed": "use repair to reprocess it",
-        "cancelled": "trigger the file again with `catalog-etl ingest`",
+        JobStatus.PENDING: "wait for it to finish",
+        JobStatus.RUNNING: "wait for it to finish",
+        JobStatus.COMPLETED: "use repair to reprocess it",
+        JobStatus.CANCELLED: "trigger the file again with `catalog-etl ingest`",
     }.get(status, "")
     return f"job {job_id} is {status}; {kind} needs a {allowed} job" + (
         f" ({hint})" if hint else ""
     )
 
 
-def _in_progress(job_id: uuid.UUID, successor: dict[str, Any]) -> _Refusal:
+def _in_progress(job_id: uuid.UUID, successor: EtlJob) -> _Refusal:
     return _Refusal(
         ActionCode.ALREADY_IN_PROGRESS,
-        f"job {job_id} is already being replaced by job {successor['id']} "
-        f"({successor['mode']}, {successor['status']})",
+        f"job {job_id} is already being replaced by job {successor.id} "
+        f"({successor.mode}, {successor.status})",
     )
 
 
@@ -370,7 +363,7 @@ def _create_job(
     conn: psycopg.Connection[Any],
     rt: Runtime,
     request: ActionRequest,
-    job: dict[str, Any],
+    job: EtlJob,
     live: ObjectVersion,
 ) -> ActionResult:
     action_id: int | None = None
@@ -378,22 +371,22 @@ def _create_job(
         new_id = jobs.create_superseding_job(
             conn,
             job,
-            mode=str(request.kind),
+            mode=JobMode(request.kind),
             version=live,
             eligible_statuses=ELIGIBLE_STATUSES[request.kind],
             default_chunk_size=rt.chunk_size,
         )
         if new_id is not None:
-            action_id = _record(conn, request, job["id"], Outcome.STARTED, result_job_id=new_id)
+            action_id = _record(conn, request, job.id, Outcome.STARTED, result_job_id=new_id)
     if new_id is None or action_id is None:
         # Lost a race: another retry/repair of this job committed first, or its status moved.
         # Re-read the original: _check_eligible names the live successor that won.
-        current = jobs.get_job(conn, job["id"]) or job
+        current = jobs.get_job(conn, job.id) or job
         refusal = _check_eligible(conn, request.kind, current) or _Refusal(
-            ActionCode.NOT_ELIGIBLE, f"job {job['id']} is no longer eligible for {request.kind}"
+            ActionCode.NOT_ELIGIBLE, f"job {job.id} is no longer eligible for {request.kind}"
         )
         return _refuse(conn, request, job, refusal)
-    changed = job["source_etag"] != live.etag
+    changed = job.source_etag != live.etag
     message = f"{request.kind} job {new_id} created" + (
         " for the changed source (forced)" if changed else ""
     )
@@ -403,10 +396,10 @@ def _create_job(
 def _refuse(
     conn: psycopg.Connection[Any],
     request: ActionRequest,
-    job: dict[str, Any] | None,
+    job: EtlJob | None,
     refusal: _Refusal,
 ) -> ActionResult:
-    target = job["id"] if job is not None else None
+    target = job.id if job is not None else None
     action_id = _record(
         conn, request, target, Outcome.REFUSED, code=refusal.code, message=refusal.message
     )
@@ -428,7 +421,7 @@ def _refuse(
         action_id=action_id,
         code=refusal.code,
         force=request.force,
-        stored_etag=job["source_etag"] if job is not None else None,
+        stored_etag=job.source_etag if job is not None else None,
         live_etag=refusal.live_etag,
     )
 
@@ -507,15 +500,15 @@ def _finish(
         raise LookupError(f"operator action {action_id} is not started (already finished?)")
 
 
-def _status(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> str | None:
+def _status(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobStatus | None:
     job = jobs.get_job(conn, job_id)
-    return None if job is None else str(job["status"])
+    return None if job is None else job.status
 
 
 def _result(
     request: ActionRequest,
     action_id: int,
-    job: dict[str, Any],
+    job: EtlJob,
     live: ObjectVersion,
     outcome: Outcome,
     message: str,
@@ -533,7 +526,7 @@ def _result(
         force=request.force,
         new_job_id=new_job_id,
         flow_run_id=flow_run_id,
-        stored_etag=job["source_etag"],
+        stored_etag=job.source_etag,
         live_etag=live.etag,
     )
 

@@ -34,6 +34,7 @@ import psycopg
 
 from catalog_lib.adapters.postgres import connect, database_errors, load_query
 from catalog_lib.ingest import jobs
+from catalog_lib.models.jobs import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class OpenJob:
     """A pending or running job and the flow run it is bound to (if any)."""
 
     job_id: uuid.UUID
-    status: str
+    status: JobStatus
     source: str
     flow_run_id: uuid.UUID | None
 
@@ -79,16 +80,16 @@ class Verdict:
     """What the sweeper does with one job: close it (status + kind) or leave it."""
 
     close: bool
-    status: jobs.JobStatus | None = None
+    status: JobStatus | None = None
     error_kind: str | None = None
 
 
 LEAVE = Verdict(close=False)
 _CLOSING: dict[RunStateType, Verdict] = {
-    RunStateType.CRASHED: Verdict(True, jobs.JobStatus.FAILED, "crashed"),
-    RunStateType.FAILED: Verdict(True, jobs.JobStatus.FAILED, "failed"),
-    RunStateType.CANCELLED: Verdict(True, jobs.JobStatus.CANCELLED, "cancelled"),
-    RunStateType.COMPLETED: Verdict(True, jobs.JobStatus.FAILED, "orphaned"),
+    RunStateType.CRASHED: Verdict(True, JobStatus.FAILED, "crashed"),
+    RunStateType.FAILED: Verdict(True, JobStatus.FAILED, "failed"),
+    RunStateType.CANCELLED: Verdict(True, JobStatus.CANCELLED, "cancelled"),
+    RunStateType.COMPLETED: Verdict(True, JobStatus.FAILED, "orphaned"),
 }
 
 
@@ -98,7 +99,7 @@ class SweptJob:
 
     job_id: uuid.UUID
     source: str
-    job_status: str
+    job_status: JobStatus
     flow_run_id: uuid.UUID | None
     run_state: str | None
     closed: bool
@@ -122,7 +123,7 @@ class SweepReport:
                 {
                     "job_id": str(j.job_id),
                     "source": j.source,
-                    "job_status": j.job_status,
+                    "job_status": str(j.job_status),
                     "flow_run_id": str(j.flow_run_id) if j.flow_run_id else None,
                     "run_state": j.run_state,
                     "closed": j.closed,
@@ -133,9 +134,9 @@ class SweepReport:
         }
 
 
-def decide(job_status: str, run_state: RunStateType | None) -> Verdict:
+def decide(job_status: JobStatus, run_state: RunStateType | None) -> Verdict:
     """The verdict for an open job given its flow run's state type (None: no known run)."""
-    if job_status not in (jobs.JobStatus.PENDING, jobs.JobStatus.RUNNING) or run_state is None:
+    if not job_status.is_open or run_state is None:
         return LEAVE
     return _CLOSING.get(run_state, LEAVE)
 
@@ -159,7 +160,7 @@ def list_open_jobs(
     return [
         OpenJob(
             job_id=r["id"],
-            status=str(r["status"]),
+            status=JobStatus(r["status"]),
             source=r["source"],
             flow_run_id=r["flow_run_id"],
         )
