@@ -1,5 +1,5 @@
 # One place for the checks; .ci/run calls the same targets.
-.PHONY: sync lint format typecheck layers test check
+.PHONY: sync lint format typecheck layers deps test check
 
 sync:
 	uv sync --frozen
@@ -18,7 +18,11 @@ typecheck:
 layers:
 	uv run lint-imports
 
+# Every declared dependency is imported, and every import is declared (not only transitive).
+deps:
+	uv run deptry .
+
 test:
 	uv run pytest
 
-check: lint typecheck layers test
+check: lint typecheck layers deps test

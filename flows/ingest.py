@@ -251,8 +251,8 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     failpoint("ingest.after_finalize")
     summary = {
         "job_id": job_id,
-        "source": job["source"],
-        "object_key": job["object_key"],
+        "source": job.source,
+        "object_key": job.object_key,
         "chunks": len(planned.chunks),
         "total_processed": totals.total_processed,
         "total_valid": totals.total_valid,
@@ -263,7 +263,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
         "reconcile_delta": report.delta,
     }
     create_table_artifact(
-        [summary], key=f"ingest-{job_id}", description=f"Ingest of {job['object_key']}"
+        [summary], key=f"ingest-{job_id}", description=f"Ingest of {job.object_key}"
     )
     return summary
 

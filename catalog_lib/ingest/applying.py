@@ -20,7 +20,8 @@ from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import EmbeddingError
 from catalog_lib.core.failpoints import failpoint
-from catalog_lib.ingest.ledger import APPLY_PHASE, get_completed_row, lock_ledger_row
+from catalog_lib.ingest.ledger import get_completed_row, is_completed, lock_ledger_row
+from catalog_lib.models.jobs import LedgerPhase
 from catalog_lib.rules.embedding_text import build_embedding_text, hash_embedding_text
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,9 @@ def apply_partition(
             pending = _texts_to_embed(conn, provider, source_version)
         vectors, failures = _embed(provider, pending, job_id)
     with conn.transaction():
-        ledger = lock_ledger_row(conn, job_id, APPLY_PHASE, partition)
-        if ledger["status"] == "completed":
-            return ApplyResult(
-                partition, True, ledger["items_upserted"], ledger["embedding_failures"]
-            )
+        ledger = lock_ledger_row(conn, job_id, LedgerPhase.APPLY, partition)
+        if is_completed(ledger):
+            return ApplyResult(partition, True, ledger.items_upserted, ledger.embedding_failures)
         _merge_partition(conn, job_id, partition, partitions)
         conn.execute(load_query("create_vectors_table"))
         _copy_vectors(conn, vectors)
@@ -88,7 +87,7 @@ def apply_partition(
             load_query("complete_ledger_row"),
             {
                 "job_id": job_id,
-                "phase": APPLY_PHASE,
+                "phase": str(LedgerPhase.APPLY),
                 "index": partition,
                 "processed": 0,
                 "valid": 0,
@@ -103,7 +102,7 @@ def apply_partition(
 
 
 def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int) -> bool:
-    row = get_completed_row(conn, job_id, APPLY_PHASE, partition)
+    row = get_completed_row(conn, job_id, LedgerPhase.APPLY, partition)
     conn.commit()
     return row is not None
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -14,20 +14,20 @@ import psycopg
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.adapters.storage import ObjectVersion
 from catalog_lib.core.errors import DatabaseConflictError, JobNotFoundError
+from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
 
-LIVE_STATUSES = ("pending", "running", "completed")
+__all__ = [
+    "MAX_ERROR_MESSAGE",
+    "EtlJob",
+    "IngestRequest",
+    "JobMode",
+    "JobStatus",
+    "JobTotals",
+    "TriggerResult",
+]
+
 # Error messages stored on a job are bounded: they are for operators, not for row data.
 MAX_ERROR_MESSAGE = 2000
-
-
-class JobStatus(StrEnum):
-    """The states of an ingest job."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class TriggerResult:
     created: bool
     duplicate_of: uuid.UUID | None
     supersedes_job_id: uuid.UUID | None
-    status: str
+    status: JobStatus
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def trigger_ingest(conn: psycopg.Connection[Any], request: IngestRequest) -> Tri
         existing = conn.execute(
             load_query("find_jobs_by_ingest_key"), {"ingest_key": key}
         ).fetchall()
-        if existing and existing[0]["status"] in LIVE_STATUSES:
+        if existing and JobStatus(existing[0]["status"]).is_live:
             return _duplicate(existing[0])
         supersedes = existing[0]["id"] if existing else None
         new_id = uuid.uuid4()
@@ -99,7 +99,7 @@ def trigger_ingest(conn: psycopg.Connection[Any], request: IngestRequest) -> Tri
                 "source_last_modified": request.version.last_modified,
                 "source_size": request.version.size,
                 "supersedes_job_id": supersedes,
-                "mode": "retry" if supersedes else "ingest",
+                "mode": str(JobMode.RETRY if supersedes else JobMode.INGEST),
             },
         ).fetchone()
     if inserted is not None:
@@ -112,7 +112,7 @@ def trigger_ingest(conn: psycopg.Connection[Any], request: IngestRequest) -> Tri
         )
     # Another trigger won the race; its job is live now.
     winner = conn.execute(load_query("find_jobs_by_ingest_key"), {"ingest_key": key}).fetchone()
-    if winner is None or winner["status"] not in LIVE_STATUSES:
+    if winner is None or not JobStatus(winner["status"]).is_live:
         raise DatabaseConflictError("ingest trigger lost a race but found no live job")
     return _duplicate(winner)
 
@@ -123,13 +123,14 @@ def _duplicate(row: dict[str, Any]) -> TriggerResult:
         created=False,
         duplicate_of=row["id"],
         supersedes_job_id=row["supersedes_job_id"],
-        status=row["status"],
+        status=JobStatus(row["status"]),
     )
 
 
-def get_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> dict[str, Any] | None:
-    """Return the job row, or None."""
-    return conn.execute(load_query("get_job"), {"job_id": job_id}).fetchone()
+def get_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> EtlJob | None:
+    """Return the job, or None."""
+    row = conn.execute(load_query("get_job"), {"job_id": job_id}).fetchone()
+    return None if row is None else EtlJob.model_validate(row)
 
 
 def mark_running(
@@ -239,11 +240,11 @@ def mark_ended(
 
 def create_superseding_job(
     conn: psycopg.Connection[Any],
-    original: dict[str, Any],
+    original: EtlJob,
     *,
-    mode: str,
+    mode: JobMode,
     version: ObjectVersion,
-    eligible_statuses: tuple[str, ...],
+    eligible_statuses: Iterable[JobStatus],
     default_chunk_size: int,
 ) -> uuid.UUID | None:
     """Insert a pending job that replaces `original` for the object version `version`.
@@ -252,28 +253,27 @@ def create_superseding_job(
     `eligible_statuses` or another pending/running job already replaces it (the partial
     unique index `etl_jobs_live_supersedes_uq` settles races between two callers).
     """
-    if mode not in ("retry", "repair"):
+    if mode not in (JobMode.RETRY, JobMode.REPAIR):
         raise ValueError("a superseding job is a retry or a repair")
     new_id = uuid.uuid4()
     row = conn.execute(
         load_query("insert_superseding_job"),
         {
             "id": new_id,
-            "supersedes_job_id": original["id"],
-            "ingest_key": compute_ingest_key(
-                original["source"], original["object_key"], version.etag
-            ),
+            "supersedes_job_id": original.id,
+            "ingest_key": compute_ingest_key(original.source, original.object_key, version.etag),
             "chunk_size": default_chunk_size,
             "source_etag": version.etag,
             "source_last_modified": version.last_modified,
             "source_size": version.size,
-            "mode": mode,
-            "eligible_statuses": list(eligible_statuses),
+            "mode": str(mode),
+            "eligible_statuses": [str(s) for s in eligible_statuses],
         },
     ).fetchone()
     return new_id if row is not None else None
 
 
-def list_successors(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any]]:
+def list_successors(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[EtlJob]:
     """The jobs that directly replace `job_id` (its retries and repairs), newest first."""
-    return conn.execute(load_query("job_successors"), {"job_id": job_id}).fetchall()
+    rows = conn.execute(load_query("job_successors"), {"job_id": job_id}).fetchall()
+    return [EtlJob.model_validate(r) for r in rows]

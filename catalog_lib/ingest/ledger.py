@@ -21,11 +21,9 @@ from catalog_lib.core.errors import (
     DatabaseQueryError,
     LedgerRowMissingError,
 )
+from catalog_lib.models.jobs import ChunkStatus, EtlJobChunk, LedgerPhase
 
 log = logging.getLogger(__name__)
-
-CHUNK_PHASE = "chunk"
-APPLY_PHASE = "apply"
 
 
 @dataclass(frozen=True)
@@ -42,16 +40,16 @@ class ChunkResult:
 def lock_ledger_row(
     conn: psycopg.Connection[Any],
     job_id: uuid.UUID,
-    phase: str,
+    phase: LedgerPhase,
     index: int,
     *,
     byte_start: int | None = None,
     byte_end: int | None = None,
     first_record: int | None = None,
     record_count: int | None = None,
-) -> dict[str, Any]:
+) -> EtlJobChunk:
     """Insert-or-lock the ledger row of (job, phase, index) inside the caller's transaction."""
-    params = {"job_id": job_id, "phase": phase, "index": index}
+    params = {"job_id": job_id, "phase": str(phase), "index": index}
     conn.execute(
         load_query("lock_ledger_row"),
         {
@@ -64,31 +62,38 @@ def lock_ledger_row(
     )
     row = conn.execute(load_query("select_ledger_row_for_update"), params).fetchone()
     if row is None:
-        raise LedgerRowMissingError("ledger row vanished while locked", phase=phase, index=index)
-    return dict(row)
+        raise LedgerRowMissingError(
+            "ledger row vanished while locked", phase=str(phase), index=index
+        )
+    return EtlJobChunk.model_validate(row)
 
 
 def get_completed_chunk(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, index: int
 ) -> ChunkResult | None:
     """The ledger's result for a completed chunk, or None."""
-    row = get_completed_row(conn, job_id, CHUNK_PHASE, index)
+    entry = get_completed_row(conn, job_id, LedgerPhase.CHUNK, index)
     conn.commit()
-    return chunk_result(row, skipped=True) if row else None
+    return chunk_result(entry, skipped=True) if entry else None
 
 
 def get_completed_row(
-    conn: psycopg.Connection[Any], job_id: uuid.UUID, phase: str, index: int
-) -> dict[str, Any] | None:
-    """The completed ledger row of (job, phase, index), or None."""
-    row: dict[str, Any] | None = conn.execute(
-        load_query("get_completed_ledger_row"), {"job_id": job_id, "phase": phase, "index": index}
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, phase: LedgerPhase, index: int
+) -> EtlJobChunk | None:
+    """The completed ledger entry of (job, phase, index), or None."""
+    row = conn.execute(
+        load_query("get_completed_ledger_row"),
+        {"job_id": job_id, "phase": str(phase), "index": index},
     ).fetchone()
-    return row
+    return None if row is None else EtlJobChunk.model_validate(row)
 
 
 def record_failure(
-    conn: psycopg.Connection[Any], job_id: uuid.UUID, phase: str, index: int, error: BaseException
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    phase: LedgerPhase,
+    index: int,
+    error: BaseException,
 ) -> None:
     """Note a failed attempt in the ledger (its work was rolled back); never touch row data.
 
@@ -103,7 +108,7 @@ def record_failure(
             load_query("fail_ledger_row"),
             {
                 "job_id": job_id,
-                "phase": phase,
+                "phase": str(phase),
                 "index": index,
                 "kind": kind,
                 "message": message[:2000],
@@ -116,22 +121,27 @@ def record_failure(
             extra={
                 "event": "etl.ledger.record_failed",
                 "job_id": str(job_id),
-                "phase": phase,
+                "phase": str(phase),
                 "chunk_index": index,
                 "error_name": type(exc).__name__,
             },
         )
 
 
-def chunk_result(row: dict[str, Any], *, skipped: bool) -> ChunkResult:
-    """The `ChunkResult` a ledger row records."""
+def chunk_result(entry: EtlJobChunk, *, skipped: bool) -> ChunkResult:
+    """The `ChunkResult` a ledger entry records."""
     return ChunkResult(
-        chunk_index=row["chunk_index"],
+        chunk_index=entry.chunk_index,
         skipped=skipped,
-        rows_processed=row["rows_processed"],
-        rows_valid=row["rows_valid"],
-        rows_invalid=row["rows_invalid"],
+        rows_processed=entry.rows_processed,
+        rows_valid=entry.rows_valid,
+        rows_invalid=entry.rows_invalid,
     )
+
+
+def is_completed(entry: EtlJobChunk) -> bool:
+    """Whether the ledger says this chunk or partition is done (its work is never redone)."""
+    return entry.status is ChunkStatus.COMPLETED
 
 
 def adopt_completed_chunks(

@@ -18,7 +18,8 @@ import psycopg
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import LedgerRowMissingError
 from catalog_lib.core.failpoints import failpoint
-from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, chunk_result, lock_ledger_row
+from catalog_lib.ingest.ledger import ChunkResult, chunk_result, is_completed, lock_ledger_row
+from catalog_lib.models.jobs import EtlJobChunk, LedgerPhase
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
 
@@ -57,14 +58,14 @@ def stage_chunk(
         ledger = lock_ledger_row(
             conn,
             job_id,
-            CHUNK_PHASE,
+            LedgerPhase.CHUNK,
             spec.index,
             byte_start=spec.byte_start,
             byte_end=spec.byte_end,
             first_record=spec.first_record,
             record_count=spec.record_count,
         )
-        if ledger["status"] == "completed":
+        if is_completed(ledger):
             return chunk_result(ledger, skipped=True)
         with conn.cursor().copy(load_query("copy_staged_items")) as copy:
             for row in parsed.valid:
@@ -93,7 +94,7 @@ def stage_chunk(
             load_query("complete_ledger_row"),
             {
                 "job_id": job_id,
-                "phase": CHUNK_PHASE,
+                "phase": str(LedgerPhase.CHUNK),
                 "index": spec.index,
                 "processed": parsed.processed,
                 "valid": len(parsed.valid),
@@ -106,4 +107,4 @@ def stage_chunk(
     failpoint("chunk.after_commit")
     if done is None:
         raise LedgerRowMissingError("ledger row vanished while locked", index=spec.index)
-    return chunk_result(done, skipped=False)
+    return chunk_result(EtlJobChunk.model_validate(done), skipped=False)

@@ -17,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import Any
 
 from catalog_lib.adapters.counting import count_records
 from catalog_lib.adapters.embeddings import EmbeddingProvider
@@ -31,8 +30,9 @@ from catalog_lib.core.errors import (
 )
 from catalog_lib.ingest import jobs, ledger
 from catalog_lib.ingest.applying import ApplyResult, apply_partition
-from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, get_completed_chunk, record_failure
+from catalog_lib.ingest.ledger import ChunkResult, get_completed_chunk, record_failure
 from catalog_lib.ingest.staging import stage_chunk
+from catalog_lib.models.jobs import EtlJob, JobMode, LedgerPhase
 from catalog_lib.rules.chunking import ChunkSpec, plan_chunks
 from catalog_lib.rules.rows import parse_chunk
 
@@ -113,27 +113,29 @@ def request_ingest_version(
         return jobs.trigger_ingest(conn, request)
 
 
-def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> dict[str, Any]:
+def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> EtlJob:
     """Move the job to running; refuse when it is not pending (or its own re-run)."""
     with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise JobNotFoundError("job does not exist", job_id=job_id)
         if not jobs.mark_running(conn, job_id, flow_run_id):
-            raise JobNotRunnableError("job cannot be started", job_id=job_id, status=job["status"])
+            raise JobNotRunnableError("job cannot be started", job_id=job_id, status=job.status)
         refreshed = jobs.get_job(conn, job_id)
     if refreshed is None:
         raise JobNotFoundError("job vanished while starting", job_id=job_id)
     return refreshed
 
 
-def _job_version(job: dict[str, Any]) -> ObjectVersion:
-    return ObjectVersion(
-        uri=job["object_key"],
-        size=job["source_size"],
-        etag=job["source_etag"],
-        last_modified=job["source_last_modified"],
-    )
+def _job_version(job: EtlJob) -> ObjectVersion:
+    # Jobs are created from a HEAD, so the version is complete; a legacy row without one
+    # cannot be verified against the live object, which is what a changed source means.
+    size, etag, modified = job.source_size, job.source_etag, job.source_last_modified
+    if size is None or etag is None or modified is None:
+        raise SourceChangedError(
+            "the job has no stored object version", object_key=job.object_key, stored_etag=etag
+        )
+    return ObjectVersion(uri=job.object_key, size=size, etag=etag, last_modified=modified)
 
 
 def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
@@ -151,7 +153,7 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
                 stored_etag=version.etag,
                 live_etag=live.etag,
             )
-        chunk_size = int(job["chunk_size"] or rt.chunk_size)
+        chunk_size = int(job.chunk_size or rt.chunk_size)
         plan = plan_chunks(
             rt.store.iter_bytes(version.uri, expected=version),
             size=version.size,
@@ -165,10 +167,10 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
             apply_partitions=rt.apply_partitions,
         )
         adopted = 0
-        superseded = job["supersedes_job_id"]
-        if job["mode"] == "retry" and superseded is not None:
+        superseded = job.supersedes_job_id
+        if job.mode is JobMode.RETRY and superseded is not None:
             previous = jobs.get_job(conn, superseded)
-            if previous is not None and previous["source_etag"] == version.etag:
+            if previous is not None and previous.source_etag == version.etag:
                 adopted = ledger.adopt_completed_chunks(
                     conn,
                     job_id,
@@ -182,7 +184,7 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         chunks=plan.chunks,
         record_count=plan.record_count,
         adopted_chunks=adopted,
-        source_version=version.last_modified or job["created_at"],
+        source_version=version.last_modified or job.created_at,
         apply_partitions=partitions,
     )
 
@@ -203,7 +205,7 @@ def run_chunk(
             parsed = parse_chunk(body, header=header, spec=spec)
             result = stage_chunk(conn, job_id, spec, parsed, started_at=started_at)
         except Exception as exc:
-            record_failure(conn, job_id, CHUNK_PHASE, spec.index, exc)
+            record_failure(conn, job_id, LedgerPhase.CHUNK, spec.index, exc)
             raise
     log.info(
         "chunk staged",
@@ -234,7 +236,7 @@ def run_apply_partition(
                 provider=rt.provider,
             )
         except Exception as exc:
-            record_failure(conn, job_id, "apply", partition, exc)
+            record_failure(conn, job_id, LedgerPhase.APPLY, partition, exc)
             raise
 
 
@@ -326,9 +328,9 @@ def end_job(
             extra={
                 "event": "etl.job.failed" if failed else "etl.job.cancelled",
                 "job_id": str(job_id),
-                "source": job["source"],
+                "source": job.source,
                 "error_kind": error_kind,
-                "chunks_total": job["chunks_total"],
+                "chunks_total": job.chunks_total,
             },
         )
     return ended

@@ -18,6 +18,10 @@ from psycopg.types.json import Jsonb
 
 from catalog_lib.adapters.postgres import load_query, required_row
 from catalog_lib.core.errors import ActionNotStartedError
+from catalog_lib.models.operations import ActionOutcome
+
+# The action API's name for the outcome enum, which the `operator_actions` model defines.
+Outcome = ActionOutcome
 
 MAX_MESSAGE = 2000
 
@@ -28,15 +32,6 @@ class ActionKind(StrEnum):
     RETRY = "retry"
     REPAIR = "repair"
     RECONCILE = "reconcile"
-
-
-class Outcome(StrEnum):
-    """The outcome of an operator action (the CHECK of `operator_actions.outcome`)."""
-
-    STARTED = "started"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REFUSED = "refused"
 
 
 class ActionCode(StrEnum):

@@ -28,6 +28,7 @@ from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import CatalogError, DatabaseError, JobNotFoundError
 from catalog_lib.ingest import jobs
 from catalog_lib.ingest.steps import Runtime
+from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
 from catalog_lib.ops.action_log import (
     ActionCode,
     ActionKind,
@@ -39,7 +40,6 @@ from catalog_lib.ops.action_log import (
 )
 from catalog_lib.ops.eligibility import (
     ELIGIBLE_STATUSES,
-    LIVE_STATUSES,
     Refusal,
     check_eligible,
     check_source,
@@ -76,28 +76,27 @@ def finish_reingest(
     if started.outcome is not Outcome.STARTED or started.new_job_id is None:
         raise ValueError("only a started retry/repair can be finished")
     with connect(rt.database_url, autocommit=True) as conn:
-        if _status(conn, started.new_job_id) in LIVE_STATUSES:
+        status = _status(conn, started.new_job_id)
+        if status is not None and status.is_open:
             # The flow run is over but never closed its job (it did not start, or crashed
             # without hooks): close it, or it would block every later retry of the original.
             jobs.mark_ended(
                 conn,
                 started.new_job_id,
-                jobs.JobStatus.FAILED,
+                JobStatus.FAILED,
                 error_kind="crashed",
                 error_message="the ingest flow run ended without finishing the job",
             )
         job = jobs.get_job(conn, started.new_job_id)
         if job is None:
             raise JobNotFoundError("the action's new job does not exist", job_id=started.new_job_id)
-        run_id = flow_run_id or job["flow_run_id"]
-        if job["status"] == jobs.JobStatus.COMPLETED:
+        run_id = flow_run_id or job.flow_run_id
+        if job.status is JobStatus.COMPLETED:
             outcome, code = Outcome.SUCCEEDED, None
-            message = f"job {job['id']} completed: {job['total_processed']} rows"
+            message = f"job {job.id} completed: {job.total_processed} rows"
         else:
             outcome, code = Outcome.FAILED, ActionCode.JOB_FAILED
-            message = (
-                f"job {job['id']} {job['status']}: {job['error_kind']}: {job['error_message']}"
-            )
+            message = f"job {job.id} {job.status}: {job.error_kind}: {job.error_message}"
         finish_action(conn, started.action_id, outcome, code, message, flow_run_id=run_id)
     return _replace(started, outcome=outcome, code=code, message=message, flow_run_id=run_id)
 
@@ -128,11 +127,11 @@ def _reconcile(
     conn: psycopg.Connection[Any],
     rt: Runtime,
     request: ActionRequest,
-    job: dict[str, Any],
+    job: EtlJob,
     live: ObjectVersion,
     flow_run_id: uuid.UUID | None,
 ) -> ActionResult:
-    started = record_action(conn, request, job["id"], Outcome.STARTED, flow_run_id=flow_run_id)
+    started = record_action(conn, request, job.id, Outcome.STARTED, flow_run_id=flow_run_id)
     base = _result(request, started, job, live, Outcome.STARTED, "counting", flow_run_id)
     try:
         counted = count_records(rt.store, live)
@@ -144,7 +143,7 @@ def _reconcile(
         )
     verified_at = datetime.now(UTC)
     delta = jobs.record_reconcile(
-        conn, job["id"], verified_row_count=counted.records, verified_at=verified_at
+        conn, job.id, verified_row_count=counted.records, verified_at=verified_at
     )
     actual = counted.records - delta
     message = f"expected {counted.records}, actual {actual}, delta {delta}"
@@ -152,7 +151,7 @@ def _reconcile(
     if delta != 0:
         log.warning(
             "reconcile found a delta",
-            extra={"event": "etl.reconcile.mismatch", "job_id": str(job["id"]), "delta": delta},
+            extra={"event": "etl.reconcile.mismatch", "job_id": str(job.id), "delta": delta},
         )
     return _replace(
         base,
@@ -167,7 +166,7 @@ def _reconcile(
 
 def _load_and_check(
     conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest
-) -> tuple[dict[str, Any], ObjectVersion] | ActionResult:
+) -> tuple[EtlJob, ObjectVersion] | ActionResult:
     """The target job and its live source version, or the recorded refusal."""
     job = jobs.get_job(conn, request.job_id)
     if job is None:
@@ -179,7 +178,7 @@ def _load_and_check(
 
 
 def _check(
-    conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest, job: dict[str, Any]
+    conn: psycopg.Connection[Any], store: ObjectStore, request: ActionRequest, job: EtlJob
 ) -> tuple[ObjectVersion | None, Refusal | None]:
     """Eligibility first (no storage request for an ineligible job), then the ETag rule."""
     refusal = check_eligible(conn, request.kind, job)
@@ -192,7 +191,7 @@ def _create_job(
     conn: psycopg.Connection[Any],
     rt: Runtime,
     request: ActionRequest,
-    job: dict[str, Any],
+    job: EtlJob,
     live: ObjectVersion,
 ) -> ActionResult:
     action_id: int | None = None
@@ -200,24 +199,22 @@ def _create_job(
         new_id = jobs.create_superseding_job(
             conn,
             job,
-            mode=str(request.kind),
+            mode=JobMode(request.kind),
             version=live,
             eligible_statuses=ELIGIBLE_STATUSES[request.kind],
             default_chunk_size=rt.chunk_size,
         )
         if new_id is not None:
-            action_id = record_action(
-                conn, request, job["id"], Outcome.STARTED, result_job_id=new_id
-            )
+            action_id = record_action(conn, request, job.id, Outcome.STARTED, result_job_id=new_id)
     if new_id is None or action_id is None:
         # Lost a race: another retry/repair of this job committed first, or its status moved.
         # Re-read the original: _check_eligible names the live successor that won.
-        current = jobs.get_job(conn, job["id"]) or job
+        current = jobs.get_job(conn, job.id) or job
         refusal = check_eligible(conn, request.kind, current) or Refusal(
-            ActionCode.NOT_ELIGIBLE, f"job {job['id']} is no longer eligible for {request.kind}"
+            ActionCode.NOT_ELIGIBLE, f"job {job.id} is no longer eligible for {request.kind}"
         )
         return _refuse(conn, request, job, refusal)
-    changed = job["source_etag"] != live.etag
+    changed = job.source_etag != live.etag
     message = f"{request.kind} job {new_id} created" + (
         " for the changed source (forced)" if changed else ""
     )
@@ -227,10 +224,10 @@ def _create_job(
 def _refuse(
     conn: psycopg.Connection[Any],
     request: ActionRequest,
-    job: dict[str, Any] | None,
+    job: EtlJob | None,
     refusal: Refusal,
 ) -> ActionResult:
-    target = job["id"] if job is not None else None
+    target = job.id if job is not None else None
     action_id = record_action(
         conn, request, target, Outcome.REFUSED, code=refusal.code, message=refusal.message
     )
@@ -252,7 +249,7 @@ def _refuse(
         action_id=action_id,
         code=refusal.code,
         force=request.force,
-        stored_etag=job["source_etag"] if job is not None else None,
+        stored_etag=job.source_etag if job is not None else None,
         live_etag=refusal.live_etag,
     )
 
@@ -277,15 +274,15 @@ def _record_error(
     )
 
 
-def _status(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> str | None:
+def _status(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobStatus | None:
     job = jobs.get_job(conn, job_id)
-    return None if job is None else str(job["status"])
+    return None if job is None else job.status
 
 
 def _result(
     request: ActionRequest,
     action_id: int,
-    job: dict[str, Any],
+    job: EtlJob,
     live: ObjectVersion,
     outcome: Outcome,
     message: str,
@@ -303,7 +300,7 @@ def _result(
         force=request.force,
         new_job_id=new_job_id,
         flow_run_id=flow_run_id,
-        stored_etag=job["source_etag"],
+        stored_etag=job.source_etag,
         live_etag=live.etag,
     )
 

@@ -19,6 +19,9 @@ import psycopg
 from catalog_lib.adapters.postgres import connect, load_query, required_row
 from catalog_lib.core.errors import FlagNotFoundError
 from catalog_lib.core.settings import Settings
+from catalog_lib.models.audit import AuditFlag, FlagState
+from catalog_lib.models.operations import ActionOutcome
+from catalog_lib.ops.documents import flag_document
 from catalog_lib.ops.maintenance_runs import recorded_run
 from catalog_lib.rules.audit_flags import NULL_FIELDS, AuditThresholds, SourceStats, evaluate_flags
 
@@ -105,7 +108,7 @@ def run_audit(
             "sources": len(report.sources),
             "flags": sum(len(s["flags"]) for s in report.sources),
             "open_flags": sum(
-                1 for s in report.sources for f in s["flag_details"] if f["state"] == "open"
+                1 for s in report.sources for f in s["flag_details"] if f["state"] == FlagState.OPEN
             ),
         }
         run.result = summary
@@ -195,21 +198,9 @@ def _store_source(
         **report,
         "snapshot_id": snapshot["id"],
         "flags": [f.label for f in flags],
-        "flag_details": [_flag_json(row) for row in stored if row is not None],
-    }
-
-
-def _flag_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "code": row["code"],
-        "field": row["field"],
-        "label": row["label"],
-        "value": _num(row["value"]),
-        "first_seen_at": _iso(row["first_seen_at"]),
-        "state": row["state"],
-        "state_reason": row["state_reason"],
-        "muted_until": _iso(row["muted_until"]),
+        "flag_details": [
+            flag_document(AuditFlag.model_validate(row)) for row in stored if row is not None
+        ],
     }
 
 
@@ -229,7 +220,7 @@ def _iso(value: datetime | None) -> str | None:
 class FlagStateChange:
     """The flag after an ack or mute, and the operator action that recorded it."""
 
-    flag: dict[str, Any]
+    flag: AuditFlag
     action_id: int
     action: str
 
@@ -259,7 +250,7 @@ def set_flag_state(
             load_query("audit_set_flag_state"),
             {
                 "flag_id": flag_id,
-                "state": "muted" if mute_days else "acknowledged",
+                "state": str(FlagState.MUTED if mute_days else FlagState.ACKNOWLEDGED),
                 "reason": reason,
                 "actor": actor,
                 "muted_until": muted_until,
@@ -272,7 +263,7 @@ def set_flag_state(
             flag_id=flag_id,
             reason=reason,
             parameters=parameters,
-            outcome="succeeded" if row else "refused",
+            outcome=ActionOutcome.SUCCEEDED if row else ActionOutcome.REFUSED,
             code=None if row else "FLAG_NOT_FOUND",
         )
     if row is None:
@@ -281,7 +272,7 @@ def set_flag_state(
         "audit flag state changed",
         extra={"event": action, "flag_id": flag_id, "action_id": action_row, "actor": actor},
     )
-    return FlagStateChange(flag=_flag_state_json(row), action_id=action_row, action=action)
+    return FlagStateChange(flag=AuditFlag.model_validate(row), action_id=action_row, action=action)
 
 
 def _record_action(
@@ -292,7 +283,7 @@ def _record_action(
     flag_id: int,
     reason: str,
     parameters: dict[str, Any],
-    outcome: str,
+    outcome: ActionOutcome,
     code: str | None,
 ) -> int:
     # target_flag_id has no foreign key: a refused action may name a flag that does not exist.
@@ -305,47 +296,12 @@ def _record_action(
             "target_flag_id": flag_id,
             "reason": reason,
             "parameters": json.dumps(parameters),
-            "outcome": outcome,
+            "outcome": str(outcome),
             "code": code,
             "message": None,
         },
     ).fetchone()
     return int(required_row(row, "insert_audit_operator_action")["id"])
-
-
-def _flag_state_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "source": row["source"],
-        "code": row["code"],
-        "field": row["field"],
-        "label": row["label"],
-        "state": row["state"],
-        "state_reason": row["state_reason"],
-        "state_actor": row["state_actor"],
-        "state_changed_at": _iso(row["state_changed_at"]),
-        "muted_until": _iso(row["muted_until"]),
-        "first_seen_at": _iso(row["first_seen_at"]),
-    }
-
-
-def list_flag_history(
-    conn: psycopg.Connection[Any], *, source: str | None = None, limit: int = 200
-) -> list[dict[str, Any]]:
-    """Flags over time, newest snapshot first, with first-seen time and state."""
-    rows = conn.execute(
-        load_query("audit_flag_history"), {"source": source, "limit": limit}
-    ).fetchall()
-    return [
-        {
-            **r,
-            "value": _num(r["value"]),
-            "first_seen_at": _iso(r["first_seen_at"]),
-            "muted_until": _iso(r["muted_until"]),
-            "generated_at": _iso(r["generated_at"]),
-        }
-        for r in rows
-    ]
 
 
 def thresholds_from_settings(settings: Settings) -> AuditThresholds:

@@ -40,6 +40,7 @@ import psycopg
 
 from catalog_lib.adapters.postgres import connect, load_query
 from catalog_lib.ingest import jobs, liveness
+from catalog_lib.models.jobs import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class OpenJob:
     """A pending or running job and the flow run it is bound to (if any)."""
 
     job_id: uuid.UUID
-    status: str
+    status: JobStatus
     source: str
     flow_run_id: uuid.UUID | None
     runner_alive: bool = True
@@ -86,16 +87,16 @@ class Verdict:
     """What the sweeper does with one job: close it (status + kind) or leave it."""
 
     close: bool
-    status: jobs.JobStatus | None = None
+    status: JobStatus | None = None
     error_kind: str | None = None
 
 
 LEAVE = Verdict(close=False)
 _CLOSING: dict[RunStateType, Verdict] = {
-    RunStateType.CRASHED: Verdict(True, jobs.JobStatus.FAILED, "crashed"),
-    RunStateType.FAILED: Verdict(True, jobs.JobStatus.FAILED, "failed"),
-    RunStateType.CANCELLED: Verdict(True, jobs.JobStatus.CANCELLED, "cancelled"),
-    RunStateType.COMPLETED: Verdict(True, jobs.JobStatus.FAILED, "orphaned"),
+    RunStateType.CRASHED: Verdict(True, JobStatus.FAILED, "crashed"),
+    RunStateType.FAILED: Verdict(True, JobStatus.FAILED, "failed"),
+    RunStateType.CANCELLED: Verdict(True, JobStatus.CANCELLED, "cancelled"),
+    RunStateType.COMPLETED: Verdict(True, JobStatus.FAILED, "orphaned"),
 }
 
 
@@ -105,7 +106,7 @@ class SweptJob:
 
     job_id: uuid.UUID
     source: str
-    job_status: str
+    job_status: JobStatus
     flow_run_id: uuid.UUID | None
     run_state: str | None
     closed: bool
@@ -129,7 +130,7 @@ class SweepReport:
                 {
                     "job_id": str(j.job_id),
                     "source": j.source,
-                    "job_status": j.job_status,
+                    "job_status": str(j.job_status),
                     "flow_run_id": str(j.flow_run_id) if j.flow_run_id else None,
                     "run_state": j.run_state,
                     "closed": j.closed,
@@ -140,21 +141,21 @@ class SweepReport:
         }
 
 
-RUNNER_LOST = Verdict(True, jobs.JobStatus.FAILED, "runner_lost")
+RUNNER_LOST = Verdict(True, JobStatus.FAILED, "runner_lost")
 
 
 def decide(
-    job_status: str, run_state: RunStateType | None, *, runner_alive: bool = True
+    job_status: JobStatus, run_state: RunStateType | None, *, runner_alive: bool = True
 ) -> Verdict:
     """The verdict for an open job given its flow run's state type (None: no known run).
 
     `runner_alive` is whether a process holds the job's liveness lease; a running job without
     one is closed even when its flow run looks alive (nobody is left to report it).
     """
-    if job_status not in (jobs.JobStatus.PENDING, jobs.JobStatus.RUNNING):
+    if not job_status.is_open:
         return LEAVE
     verdict = _CLOSING.get(run_state, LEAVE) if run_state is not None else LEAVE
-    if not verdict.close and job_status == jobs.JobStatus.RUNNING and not runner_alive:
+    if not verdict.close and job_status is JobStatus.RUNNING and not runner_alive:
         return RUNNER_LOST
     return verdict
 
@@ -182,7 +183,7 @@ def list_open_jobs(
     return [
         OpenJob(
             job_id=r["id"],
-            status=str(r["status"]),
+            status=JobStatus(r["status"]),
             source=r["source"],
             flow_run_id=r["flow_run_id"],
             runner_alive=bool(r["runner_alive"]),

@@ -1,59 +1,97 @@
-"""Read-only views of jobs for the CLI and the console: lists, job detail, reasons, chains."""
+"""The read API the CLI and the console share: jobs, job detail, actions, audit flag history.
+
+Rows come back as the table models of `catalog_lib.models` (or small views built on them);
+`catalog_lib.ops.documents` turns them into the JSON documents the CLI prints.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import psycopg
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.ingest.jobs import get_job
+from catalog_lib.models.audit import AuditFlag
+from catalog_lib.models.jobs import EtlJob, EtlJobChunk, JobMode, JobStatus, LedgerPhase
+from catalog_lib.models.operations import OperatorAction
 
-JOB_FIELDS = (
-    "job_id",
-    "status",
-    "mode",
-    "source",
-    "object_key",
-    "filename",
-    "scraper_revision",
-    "source_etag",
-    "source_size",
-    "source_last_modified",
-    "flow_run_id",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "chunk_size",
-    "chunks",
-    "total_processed",
-    "total_valid",
-    "total_invalid",
-    "total_embedding_failures",
-    "items_upserted",
-    "verified_row_count",
-    "verified_at",
-    "reconcile_delta",
-    "supersedes_job_id",
-    "duplicate_of",
-    "error_kind",
-    "error_message",
-)
+
+class ChainRelation(StrEnum):
+    """How a job of a supersession chain relates to the job the chain was read for."""
+
+    REPLACES = "replaces"
+    SELF = "self"
+    REPLACED_BY = "replaced_by"
+
+
+class ChainLink(BaseModel):
+    """One job of a supersession chain, as seen from the job the chain was read for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    depth: int
+    id: uuid.UUID
+    status: JobStatus
+    mode: JobMode
+    created_at: AwareDatetime
+    completed_at: AwareDatetime | None
+    supersedes_job_id: uuid.UUID | None
+    relation: ChainRelation
+
+
+@dataclass(frozen=True)
+class InvalidReason:
+    """How many of a job's rows were rejected for one (field, reason)."""
+
+    field: str | None
+    reason: str | None
+    rows: int
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """One job with its ledger, the reasons its rows were rejected, its chain and actions."""
+
+    job: EtlJob
+    duplicate_of: uuid.UUID | None
+    ledger: list[EtlJobChunk]
+    apply_partitions: list[EtlJobChunk]
+    invalid_reasons: list[InvalidReason]
+    supersession_chain: list[ChainLink]
+    operator_actions: list[OperatorAction]
+
+    @property
+    def replaces(self) -> list[uuid.UUID]:
+        """The jobs this one replaces, nearest first."""
+        return [
+            c.id for c in reversed(self.supersession_chain) if c.relation is ChainRelation.REPLACES
+        ]
+
+    @property
+    def replaced_by(self) -> list[uuid.UUID]:
+        """The jobs that replace this one, nearest first."""
+        return [c.id for c in self.supersession_chain if c.relation is ChainRelation.REPLACED_BY]
 
 
 def list_jobs(
     conn: psycopg.Connection[Any],
     *,
     source: str | None = None,
-    status: str | None = None,
+    status: JobStatus | None = None,
     limit: int = 50,
-) -> list[dict[str, Any]]:
+) -> list[EtlJob]:
     """Jobs, newest first."""
     rows = conn.execute(
-        load_query("list_jobs"), {"source": source, "status": status, "limit": limit}
+        load_query("list_jobs"),
+        {"source": source, "status": str(status) if status else None, "limit": limit},
     ).fetchall()
-    return [{"job_id": r.pop("id"), **r} for r in rows]
+    return [EtlJob.model_validate(r) for r in rows]
 
 
 def get_job_progress(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> tuple[int, int]:
@@ -64,37 +102,55 @@ def get_job_progress(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> tuple[
 
 def get_job_detail(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, *, duplicate_of: uuid.UUID | None = None
-) -> dict[str, Any] | None:
+) -> JobDetail | None:
     """One job with its ledger, the reason breakdown of its rejected rows and its chain."""
-    row = get_job(conn, job_id)
-    if row is None:
+    job = get_job(conn, job_id)
+    if job is None:
         return None
     params = {"job_id": job_id}
-    ledger = conn.execute(load_query("job_ledger"), params).fetchall()
+    ledger = [
+        EtlJobChunk.model_validate(r)
+        for r in conn.execute(load_query("job_ledger"), params).fetchall()
+    ]
     # Oldest first; `relation` says whether this job replaces an entry or is replaced by it.
     chain = conn.execute(load_query("job_supersession_chain"), params).fetchall()
-    document = {key: row.get(key) for key in JOB_FIELDS}
-    document.update(
-        job_id=row["id"],
-        chunks=row["chunks_total"],
+    reasons = conn.execute(load_query("job_invalid_reasons"), params).fetchall()
+    return JobDetail(
+        job=job,
         duplicate_of=duplicate_of,
-        ledger=[r for r in ledger if r["phase"] == "chunk"],
-        apply_partitions=[r for r in ledger if r["phase"] == "apply"],
-        invalid_reasons=conn.execute(load_query("job_invalid_reasons"), params).fetchall(),
-        supersession_chain=chain,
-        replaces=[c["id"] for c in reversed(chain) if c["relation"] == "replaces"],
-        replaced_by=[c["id"] for c in chain if c["relation"] == "replaced_by"],
+        ledger=[e for e in ledger if e.phase is LedgerPhase.CHUNK],
+        apply_partitions=[e for e in ledger if e.phase is LedgerPhase.APPLY],
+        invalid_reasons=[InvalidReason(**r) for r in reasons],
+        supersession_chain=[ChainLink.model_validate(c) for c in chain],
         operator_actions=list_job_actions(conn, job_id),
     )
-    return document
 
 
-def list_job_actions(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[dict[str, Any]]:
+def list_job_actions(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> list[OperatorAction]:
     """Operator actions that targeted the job or created it, oldest first."""
-    return conn.execute(load_query("job_operator_actions"), {"job_id": job_id}).fetchall()
+    rows = conn.execute(load_query("job_operator_actions"), {"job_id": job_id}).fetchall()
+    return [OperatorAction.model_validate(r) for r in rows]
 
 
 def count_catalog_items(conn: psycopg.Connection[Any]) -> int:
     """How many items the catalog holds."""
     row = conn.execute(load_query("count_catalog_items")).fetchone()
     return int(row["n"]) if row else 0
+
+
+@dataclass(frozen=True)
+class FlagSighting:
+    """An audit flag and when the audit that raised it ran."""
+
+    flag: AuditFlag
+    generated_at: datetime
+
+
+def list_flag_history(
+    conn: psycopg.Connection[Any], *, source: str | None = None, limit: int = 200
+) -> list[FlagSighting]:
+    """Flags over time, newest audit first, with first-seen time and state."""
+    rows = conn.execute(
+        load_query("audit_flag_history"), {"source": source, "limit": limit}
+    ).fetchall()
+    return [FlagSighting(AuditFlag.model_validate(r), r["generated_at"]) for r in rows]

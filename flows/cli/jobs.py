@@ -16,8 +16,10 @@ from catalog_lib.core.errors import CatalogError, ConfigurationError, JobNotFoun
 from catalog_lib.core.settings import get_settings
 from catalog_lib.core.sizes import parse_size
 from catalog_lib.ingest import steps
-from catalog_lib.ingest.jobs import JobStatus
-from catalog_lib.ops.reports import get_job_detail, list_jobs
+from catalog_lib.models.jobs import EtlJob, JobStatus
+from catalog_lib.models.operations import OperatorAction
+from catalog_lib.ops.documents import job_detail_document, job_list_document
+from catalog_lib.ops.reports import JobDetail, get_job_detail, list_jobs
 from catalog_lib.rules.intake import validate_source
 from flows.cli.output import (
     JSON_OPTION,
@@ -128,10 +130,10 @@ def ingest_one(
     if trigger.created:
         _run_flow(rt, trigger.job_id, label=uri, show_progress=show_progress)
     with connect(rt.database_url) as conn:
-        document = get_job_detail(conn, trigger.job_id, duplicate_of=trigger.duplicate_of)
-    if document is None:
+        detail = get_job_detail(conn, trigger.job_id, duplicate_of=trigger.duplicate_of)
+    if detail is None:
         raise JobNotFoundError("the triggered job does not exist", job_id=trigger.job_id)
-    return document, document["status"] != JobStatus.FAILED
+    return job_detail_document(detail), detail.job.status is not JobStatus.FAILED
 
 
 def _run_flow(rt: steps.Runtime, job_id: uuid.UUID, *, label: str, show_progress: bool) -> None:
@@ -172,25 +174,25 @@ def jobs(
     """List jobs, newest first."""
     load_settings(as_json)
     with handle_errors(as_json), connect(_database_ready()) as conn:
-        rows = list_jobs(conn, source=source, status=status.value if status else None, limit=limit)
-    emit({"jobs": rows}, as_json=as_json, text=lambda: _print_jobs(rows))
+        rows = list_jobs(conn, source=source, status=status, limit=limit)
+    emit(job_list_document(rows), as_json=as_json, text=lambda: _print_jobs(rows))
 
 
-def _print_jobs(rows: list[dict[str, Any]]) -> None:
+def _print_jobs(rows: list[EtlJob]) -> None:
     table = Table(
         "job", "status", "source", "file", "created", "processed", "valid", "invalid", "delta"
     )
     for r in rows:
         table.add_row(
-            str(r["job_id"]),
-            r["status"],
-            r["source"],
-            r["filename"],
-            r["created_at"].strftime("%Y-%m-%d %H:%M"),
-            str(r["total_processed"]),
-            str(r["total_valid"]),
-            str(r["total_invalid"]),
-            "" if r["reconcile_delta"] is None else str(r["reconcile_delta"]),
+            str(r.id),
+            str(r.status),
+            r.source,
+            r.filename,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            str(r.total_processed),
+            str(r.total_valid),
+            str(r.total_invalid),
+            "" if r.reconcile_delta is None else str(r.reconcile_delta),
         )
     make_console().print(table)
 
@@ -203,14 +205,15 @@ def job_show(
     """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
     load_settings(as_json)
     with handle_errors(as_json), connect(_database_ready()) as conn:
-        document = get_job_detail(conn, job_id)
-    if document is None:
+        detail = get_job_detail(conn, job_id)
+    if detail is None:
         fail(f"no job {job_id}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
-    emit(document, as_json=as_json, text=lambda: _print_job(document))
+    emit(job_detail_document(detail), as_json=as_json, text=lambda: _print_job(detail))
 
 
-def _print_job(doc: dict[str, Any]) -> None:
+def _print_job(detail: JobDetail) -> None:
     console = make_console()
+    doc = job_detail_document(detail)
     for key in (
         "job_id",
         "status",
@@ -234,26 +237,26 @@ def _print_job(doc: dict[str, Any]) -> None:
     ledger = Table(
         "chunk", "bytes", "records", "status", "attempts", "valid", "invalid", title="chunk ledger"
     )
-    for c in doc["ledger"]:
+    for c in detail.ledger:
         ledger.add_row(
-            str(c["chunk_index"]),
-            f"{c['byte_start']}-{c['byte_end']}",
-            str(c["record_count"]),
-            c["status"],
-            str(c["attempts"]),
-            str(c["rows_valid"]),
-            str(c["rows_invalid"]),
+            str(c.chunk_index),
+            f"{c.byte_start}-{c.byte_end}",
+            str(c.record_count),
+            str(c.status),
+            str(c.attempts),
+            str(c.rows_valid),
+            str(c.rows_invalid),
         )
     console.print(ledger)
-    if doc["invalid_reasons"]:
+    if detail.invalid_reasons:
         reasons = Table("field", "reason", "rows", title="rejected rows by reason")
-        for r in doc["invalid_reasons"]:
-            reasons.add_row(r["field"], r["reason"], str(r["rows"]))
+        for r in detail.invalid_reasons:
+            reasons.add_row(r.field, r.reason, str(r.rows))
         console.print(reasons)
-    if len(doc["supersession_chain"]) > 1:
-        _print_chain(console, doc)
-    if doc.get("operator_actions"):
-        _print_actions(console, doc["operator_actions"])
+    if len(detail.supersession_chain) > 1:
+        _print_chain(console, detail)
+    if detail.operator_actions:
+        _print_actions(console, detail.operator_actions)
 
 
 _RELATION = {
@@ -263,37 +266,37 @@ _RELATION = {
 }
 
 
-def _print_chain(console: Console, doc: dict[str, Any]) -> None:
+def _print_chain(console: Console, detail: JobDetail) -> None:
     """The chain oldest first, and in words: what this job replaces, what replaced it."""
-    console.print(f"[bold]{'replaces':>24}[/bold]: {_ids(doc.get('replaces'))}")
-    console.print(f"[bold]{'replaced by':>24}[/bold]: {_ids(doc.get('replaced_by'))}")
+    console.print(f"[bold]{'replaces':>24}[/bold]: {_ids(detail.replaces)}")
+    console.print(f"[bold]{'replaced by':>24}[/bold]: {_ids(detail.replaced_by)}")
     chain = Table("job", "relation", "mode", "status", "created", title="supersession chain")
-    for c in doc["supersession_chain"]:
+    for c in detail.supersession_chain:
         chain.add_row(
-            str(c["id"]),
-            _RELATION.get(c.get("relation") or "", ""),
-            c["mode"],
-            c["status"],
-            str(c["created_at"]),
+            str(c.id),
+            _RELATION.get(c.relation, ""),
+            str(c.mode),
+            str(c.status),
+            str(c.created_at),
         )
     console.print(chain)
 
 
-def _ids(ids: list[Any] | None) -> str:
+def _ids(ids: list[uuid.UUID]) -> str:
     return ", ".join(str(i) for i in ids) if ids else "-"
 
 
-def _print_actions(console: Console, rows: list[dict[str, Any]]) -> None:
+def _print_actions(console: Console, rows: list[OperatorAction]) -> None:
     table = Table(
         "when", "actor", "action", "outcome", "code", "result job", title="operator actions"
     )
     for a in rows:
         table.add_row(
-            a["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            a["actor"],
-            a["action"],
-            a["outcome"],
-            a["code"] or "",
-            str(a["result_job_id"] or ""),
+            a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            a.actor,
+            a.action,
+            str(a.outcome),
+            a.code or "",
+            str(a.result_job_id or ""),
         )
     console.print(table)

@@ -16,11 +16,12 @@ from catalog_lib.adapters.postgres import connect, get_schema_status, resolve_da
 from catalog_lib.core.errors import ConfigurationError, FlagNotFoundError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ops.audit import (
-    list_flag_history,
     run_audit,
     set_flag_state,
     thresholds_from_settings,
 )
+from catalog_lib.ops.documents import flag_history_document, flag_state_document
+from catalog_lib.ops.reports import FlagSighting, list_flag_history
 from catalog_lib.ops.retention import RetentionPolicy, sweep_invalid_logs
 from flows.cli.output import (
     JSON_OPTION,
@@ -155,7 +156,11 @@ def _change_state(
             )
         except FlagNotFoundError as exc:
             fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
-    document = {**change.flag, "action": change.action, "action_id": change.action_id}
+    document = {
+        **flag_state_document(change.flag),
+        "action": change.action,
+        "action_id": change.action_id,
+    }
     emit(
         document,
         as_json=as_json,
@@ -199,18 +204,18 @@ def audit_history(
     settings = load_settings(as_json)
     with handle_errors(as_json), connect(_database_url(settings)) as conn:
         rows = list_flag_history(conn, source=source, limit=limit)
-    emit({"flags": rows}, as_json=as_json, text=lambda: _print_history(rows))
+    emit(flag_history_document(rows), as_json=as_json, text=lambda: _print_history(rows))
 
 
-def _print_history(rows: list[dict[str, Any]]) -> None:
+def _print_history(rows: list[FlagSighting]) -> None:
     table = Table("audit", "id", "source", "flag", "first seen", "state")
     for r in rows:
         table.add_row(
-            str(r["generated_at"])[:19],
-            str(r["id"]),
-            r["source"],
-            r["label"],
-            str(r["first_seen_at"])[:19],
-            r["state"],
+            r.generated_at.isoformat()[:19],
+            str(r.flag.id),
+            r.flag.source,
+            r.flag.label,
+            r.flag.first_seen_at.isoformat()[:19],
+            str(r.flag.state),
         )
     make_console().print(table)

@@ -20,7 +20,9 @@ from catalog_lib.adapters.postgres import connect
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import list_successors
+from catalog_lib.models.jobs import JobStatus
 from catalog_lib.ops.action_log import ActionKind
+from catalog_lib.ops.documents import job_detail_document
 from catalog_lib.ops.reports import get_job_detail
 from flows.cli.jobs import runtime_ready
 from flows.cli.output import JSON_OPTION, ExitCode, emit, handle_errors, load_settings
@@ -112,7 +114,8 @@ def _act(
         )
         if document.get("new_job_id") is not None:
             with connect(rt.database_url) as conn:
-                document["new_job"] = get_job_detail(conn, document["new_job_id"])
+                detail = get_job_detail(conn, document["new_job_id"])
+            document["new_job"] = None if detail is None else job_detail_document(detail)
     emit(document, as_json=as_json, text=lambda: _print_action(document))
     raise typer.Exit(int(_EXIT.get(document["outcome"], ExitCode.FAILED)))
 
@@ -154,8 +157,8 @@ def _running_successor(job_id: uuid.UUID) -> JobLocator:
     """Find the job an action created for `job_id` once it runs."""
 
     def locate(conn: psycopg.Connection[Any]) -> uuid.UUID | None:
-        live = [s for s in list_successors(conn, job_id) if s["status"] == "running"]
-        return live[0]["id"] if live else None
+        live = [s for s in list_successors(conn, job_id) if s.status is JobStatus.RUNNING]
+        return live[0].id if live else None
 
     return locate
 

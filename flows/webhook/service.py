@@ -184,7 +184,7 @@ class WebhookService:
     def _recorded_run(self, job_id: uuid.UUID) -> uuid.UUID | None:
         with connect(self.runtime.database_url) as conn:
             job = jobs.get_job(conn, job_id)
-        return job["flow_run_id"] if job is not None else None
+        return job.flow_run_id if job is not None else None
 
 
 def rejection_for(exc: Exception) -> WebhookRejectionError:

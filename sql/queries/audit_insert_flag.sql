@@ -35,4 +35,4 @@ SELECT %(snapshot_id)s, %(source)s, %(code)s, %(field)s, %(label)s, %(value)s,
     CASE WHEN c.state = 'muted' THEN c.muted_until END
 FROM (SELECT 1) AS one
 LEFT JOIN carried c ON true
-RETURNING id, code, field, label, value, first_seen_at, state, state_reason, muted_until
+RETURNING *

@@ -6,5 +6,4 @@ SET state = %(state)s,
     state_changed_at = now(),
     muted_until = %(muted_until)s
 WHERE id = %(flag_id)s
-RETURNING id, source, code, field, label, state, state_reason, state_actor, state_changed_at,
-    muted_until, first_seen_at
+RETURNING *

@@ -1,5 +1,5 @@
 -- The jobs that directly replace one job (retries and repairs of it), newest first.
-SELECT id, status, mode, created_at, completed_at
+SELECT *
 FROM etl_jobs
 WHERE supersedes_job_id = %(job_id)s
 ORDER BY created_at DESC

@@ -138,6 +138,9 @@ def test_audit_commands_run_ack_mute_and_history(cli_env: str) -> None:
     assert code == 2 and missing["error"] == "not_found"
     code, history = _cli("audit", "history", "--json")
     assert code == 0 and len(history["flags"]) == 2
+    assert [f["state"] for f in history["flags"]] == ["muted", "acknowledged"]
+    code, text = _cli("audit", "history")
+    assert code == 0 and "decimal_bug (1)" in text and "muted" in text
     with connect(cli_env) as conn:
         actions = conn.execute(
             "SELECT action, outcome FROM operator_actions ORDER BY id"

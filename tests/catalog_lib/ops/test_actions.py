@@ -15,7 +15,7 @@ from catalog_lib.adapters.storage import ObjectStore
 from catalog_lib.core.errors import DatabaseConnectionError, TransientError
 from catalog_lib.demo.sample_files import build_demo_files
 from catalog_lib.ingest import steps
-from catalog_lib.ingest.jobs import JobStatus, create_superseding_job, get_job
+from catalog_lib.ingest.jobs import JobMode, JobStatus, create_superseding_job, get_job
 from catalog_lib.ops import actions
 from catalog_lib.ops.action_log import ActionCode, ActionKind, ActionRequest, ActionResult, Outcome
 from catalog_lib.ops.reports import get_job_detail, list_job_actions
@@ -335,14 +335,14 @@ def test_unique_index_settles_the_race_in_the_database(db_url: str, tmp_path: Pa
     with connect(db_url) as conn:
         job = get_job(conn, original)
         assert job is not None
-        version = rt.store.head(job["object_key"])
+        version = rt.store.head(job.object_key)
         made = [
             create_superseding_job(
                 conn,
                 job,
-                mode="retry",
+                mode=JobMode.RETRY,
                 version=version,
-                eligible_statuses=("failed",),
+                eligible_statuses=(JobStatus.FAILED,),
                 default_chunk_size=400,
             )
             for _ in range(2)
@@ -392,21 +392,23 @@ def test_chain_over_repair_of_repair(db_url: str, tmp_path: Path) -> None:
     with connect(db_url) as conn:
         details = {j: get_job_detail(conn, j) for j in (first, r1, r2)}
         trail = list_job_actions(conn, r1)
-    for job_id, doc in details.items():
-        assert doc is not None
-        chain = doc["supersession_chain"]
-        assert [c["id"] for c in chain] == [first, r1, r2]
+    for job_id, detail in details.items():
+        assert detail is not None
+        chain = detail.supersession_chain
+        assert [c.id for c in chain] == [first, r1, r2]
         me = [first, r1, r2].index(job_id)
-        assert [c["depth"] for c in chain] == [i - me for i in range(3)]
-        assert [c["relation"] for c in chain] == [
+        assert [c.depth for c in chain] == [i - me for i in range(3)]
+        assert [c.relation for c in chain] == [
             "replaces" if i < me else "self" if i == me else "replaced_by" for i in range(3)
         ]
+        assert [c.mode for c in chain] == [JobMode.INGEST, JobMode.REPAIR, JobMode.REPAIR]
     assert details[r1] is not None and details[r2] is not None and details[first] is not None
-    assert (details[r1]["replaces"], details[r1]["replaced_by"]) == ([first], [r2])
-    assert (details[r2]["replaces"], details[r2]["replaced_by"]) == ([r1, first], [])
-    assert (details[first]["replaces"], details[first]["replaced_by"]) == ([], [r1, r2])
+    assert (details[r1].replaces, details[r1].replaced_by) == ([first], [r2])
+    assert (details[r2].replaces, details[r2].replaced_by) == ([r1, first], [])
+    assert (details[first].replaces, details[first].replaced_by) == ([], [r1, r2])
     # r1's trail: the action that created it, then the one that repaired it.
-    assert [(a["result_job_id"], a["target_job_id"]) for a in trail] == [(r1, first), (r2, r1)]
+    assert [(a.result_job_id, a.target_job_id) for a in trail] == [(r1, first), (r2, r1)]
+    assert all(a.outcome is Outcome.SUCCEEDED for a in trail)
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])

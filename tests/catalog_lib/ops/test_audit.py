@@ -12,7 +12,9 @@ import pytest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.core.errors import FlagNotFoundError
-from catalog_lib.ops.audit import list_flag_history, run_audit, set_flag_state
+from catalog_lib.models.audit import FlagState
+from catalog_lib.ops.audit import run_audit, set_flag_state
+from catalog_lib.ops.reports import list_flag_history
 from catalog_lib.rules.audit_flags import AuditThresholds, SourceStats, evaluate_flags
 
 T = AuditThresholds()
@@ -332,7 +334,8 @@ def test_snapshots_keep_history_and_first_seen(catalog: Catalog) -> None:
     assert snapshots is not None and snapshots["n"] == 2
     assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
     assert runs[-1]["result"] == {"sources": 1, "flags": 1, "open_flags": 1}
-    assert [h["label"] for h in history] == ["decimal_bug (1)", "decimal_bug (1)"]
+    assert [h.flag.label for h in history] == ["decimal_bug (1)", "decimal_bug (1)"]
+    assert history[0].generated_at > history[1].generated_at
     # A flag that disappears and comes back is seen afresh.
     with connect(catalog.db_url) as conn:
         conn.execute("UPDATE catalog_items SET price = 1.29 WHERE price = 1.299")
@@ -363,7 +366,7 @@ def test_ack_persists_across_audits_and_is_recorded(catalog: Catalog) -> None:
     _decimal_bug_source(catalog)
     flag = catalog.audit()["trailco"]["flag_details"][0]
     change = set_flag_state(catalog.db_url, flag["id"], reason="known upstream", actor="ana")
-    assert (change.flag["state"], change.flag["state_reason"], change.action) == (
+    assert (change.flag.state, change.flag.state_reason, change.action) == (
         "acknowledged",
         "known upstream",
         "audit.ack",
@@ -387,7 +390,9 @@ def test_mute_lasts_until_it_expires(catalog: Catalog) -> None:
     change = set_flag_state(
         catalog.db_url, flag["id"], reason="vendor fix", actor="bo", mute_days=3
     )
-    assert change.flag["state"] == "muted" and change.action == "audit.mute"
+    assert change.flag.state is FlagState.MUTED
+    assert change.action == "audit.mute"
+    assert change.flag.muted_until is not None
     assert catalog.audit()["trailco"]["flag_details"][0]["state"] == "muted"
     with connect(catalog.db_url) as conn:
         conn.execute("UPDATE audit_flags SET muted_until = now() - interval '1 minute'")

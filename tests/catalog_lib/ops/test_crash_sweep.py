@@ -50,7 +50,7 @@ CLOSE_CANCELLED = jobs.JobStatus.CANCELLED
 def test_decide_closes_only_from_an_ended_run(
     job_status: str, run_state: RunStateType | None, expected: Verdict
 ) -> None:
-    assert decide(job_status, run_state) == expected
+    assert decide(jobs.JobStatus(job_status), run_state) == expected
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,8 @@ def test_jobs_filters_and_job_show(flow_env: Path) -> None:
     assert [c["id"] for c in shown["supersession_chain"]] == [job["job_id"]]
     code, text = _cli("job", "show", job["job_id"])
     assert code == 0 and "chunk ledger" in text
+    code, text = _cli("jobs", "--status", "failed")
+    assert code == 0 and "evo" in text and "trailco" not in text
     code, missing = _cli("job", "show", "00000000-0000-0000-0000-000000000000", "--json")
     assert code == 2 and missing["error"] == "not_found"
 

@@ -1,0 +1,217 @@
+"""Jobs and their ledger: `etl_jobs`, `etl_job_chunks` (the chunk ledger), `etl_staged_items`."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any, Final
+
+import sqlalchemy as sa
+from pydantic import AwareDatetime
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel import Field, SQLModel
+
+from catalog_lib.models.columns import counter, in_values, pg_enum, timestamptz
+
+
+class JobStatus(StrEnum):
+    """The states of an ingest job (PostgreSQL enum `etl_job_status`)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the job has not finished yet (pending or running)."""
+        return self in OPEN_STATUSES
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the job holds its ingest identity (a trigger returns it as a duplicate)."""
+        return self in LIVE_STATUSES
+
+
+# Not finished: a flow run may still work on it, and at most one retry/repair of a job is open.
+OPEN_STATUSES: Final = frozenset({JobStatus.PENDING, JobStatus.RUNNING})
+# Holds its (source, object key, ETag) identity: a new trigger of it is a duplicate.
+LIVE_STATUSES: Final = frozenset({JobStatus.PENDING, JobStatus.RUNNING, JobStatus.COMPLETED})
+
+
+class JobMode(StrEnum):
+    """Why a job exists: a first ingest, or a retry/repair superseding an earlier job."""
+
+    INGEST = "ingest"
+    RETRY = "retry"
+    REPAIR = "repair"
+
+
+class ChunkStatus(StrEnum):
+    """The states of a ledger entry (PostgreSQL enum `etl_chunk_status`)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class LedgerPhase(StrEnum):
+    """The two kinds of ledger entry: a CSV chunk, or an apply partition."""
+
+    CHUNK = "chunk"
+    APPLY = "apply"
+
+
+def _ordered(statuses: frozenset[JobStatus]) -> list[JobStatus]:
+    return [s for s in JobStatus if s in statuses]
+
+
+class EtlJob(SQLModel, table=True):
+    """One ingest attempt of one object version; retries and repairs supersede it."""
+
+    __tablename__ = "etl_jobs"
+    __table_args__ = (
+        sa.CheckConstraint(in_values("mode", JobMode), name="etl_jobs_mode_check"),
+        sa.CheckConstraint("apply_partitions > 0", name="etl_jobs_apply_partitions_check"),
+        sa.CheckConstraint(
+            "supersedes_job_id IS NULL OR supersedes_job_id <> id",
+            name="etl_jobs_no_self_supersede",
+        ),
+        sa.CheckConstraint(
+            "total_processed = total_valid + total_invalid", name="etl_jobs_counters_consistent"
+        ),
+        sa.Index("etl_jobs_supersedes_idx", "supersedes_job_id"),
+        sa.Index("etl_jobs_flow_run_id_idx", "flow_run_id"),
+        sa.Index("etl_jobs_scraper_revision_idx", "scraper_revision"),
+        sa.Index("etl_jobs_source_created_idx", "source", sa.text("created_at DESC")),
+        sa.Index("etl_jobs_status_idx", "status"),
+        # One live first ingest per (source, object key, ETag): racing triggers cannot both start.
+        sa.Index(
+            "etl_jobs_live_ingest_key_uq",
+            "ingest_key",
+            unique=True,
+            postgresql_where=sa.text(
+                f"{in_values('status', _ordered(LIVE_STATUSES))} AND supersedes_job_id IS NULL"
+            ),
+        ),
+        # At most one open retry/repair of the same job at a time.
+        sa.Index(
+            "etl_jobs_live_supersedes_uq",
+            "supersedes_job_id",
+            unique=True,
+            postgresql_where=sa.text(
+                f"{in_values('status', _ordered(OPEN_STATUSES))} AND supersedes_job_id IS NOT NULL"
+            ),
+        ),
+    )
+
+    id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid(), primary_key=True))
+    status: JobStatus = Field(
+        default=JobStatus.PENDING,
+        sa_column=sa.Column(
+            pg_enum(JobStatus, "etl_job_status"),
+            nullable=False,
+            server_default=sa.text("'pending'"),
+        ),
+    )
+    source: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    filename: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    object_key: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    scraper_revision: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    ingest_key: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    mode: JobMode = Field(
+        default=JobMode.INGEST,
+        sa_column=sa.Column(sa.Text(), nullable=False, server_default=sa.text("'ingest'")),
+    )
+    created_at: AwareDatetime = Field(sa_column=timestamptz(nullable=False, now=True))
+    started_at: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+    completed_at: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+    chunk_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    chunks_total: int = Field(default=0, sa_column=counter(sa.Integer))
+    apply_partitions: int | None = Field(default=None, sa_column=sa.Column(sa.Integer()))
+    total_processed: int = Field(default=0, sa_column=counter())
+    total_valid: int = Field(default=0, sa_column=counter())
+    total_invalid: int = Field(default=0, sa_column=counter())
+    total_embedding_failures: int = Field(default=0, sa_column=counter())
+    items_upserted: int = Field(default=0, sa_column=counter())
+    flow_run_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid()))
+    source_etag: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+    source_last_modified: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+    source_size: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    verified_at: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+    verified_row_count: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    reconcile_delta: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    error_kind: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+    error_message: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+    supersedes_job_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Uuid(),
+            sa.ForeignKey(
+                "etl_jobs.id", ondelete="SET NULL", name="etl_jobs_supersedes_job_id_fkey"
+            ),
+        ),
+    )
+
+
+class EtlJobChunk(SQLModel, table=True):
+    """A ledger entry: one chunk or apply partition of a job, written with the work it records."""
+
+    __tablename__ = "etl_job_chunks"
+    __table_args__ = (
+        sa.CheckConstraint(in_values("phase", LedgerPhase), name="etl_job_chunks_phase_check"),
+        sa.CheckConstraint("chunk_index >= 0", name="etl_job_chunks_chunk_index_check"),
+        sa.CheckConstraint(
+            "byte_end IS NULL OR byte_end >= byte_start", name="etl_job_chunks_byte_range"
+        ),
+        sa.CheckConstraint(
+            "rows_processed = rows_valid + rows_invalid", name="etl_job_chunks_rows_consistent"
+        ),
+    )
+
+    job_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(),
+            sa.ForeignKey("etl_jobs.id", ondelete="CASCADE", name="etl_job_chunks_job_id_fkey"),
+            primary_key=True,
+        )
+    )
+    phase: LedgerPhase = Field(sa_column=sa.Column(sa.Text(), primary_key=True))
+    chunk_index: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True))
+    byte_start: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    byte_end: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    first_record: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    record_count: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    status: ChunkStatus = Field(
+        sa_column=sa.Column(pg_enum(ChunkStatus, "etl_chunk_status"), nullable=False)
+    )
+    attempts: int = Field(default=0, sa_column=counter(sa.Integer))
+    rows_processed: int = Field(default=0, sa_column=counter())
+    rows_valid: int = Field(default=0, sa_column=counter())
+    rows_invalid: int = Field(default=0, sa_column=counter())
+    items_upserted: int = Field(default=0, sa_column=counter())
+    embedding_failures: int = Field(default=0, sa_column=counter())
+    started_at: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+    finished_at: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+    error_kind: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+    error_message: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+
+
+class EtlStagedItem(SQLModel, table=True):
+    """A valid mapped row of a job, held between its chunk phase and its apply phase."""
+
+    __tablename__ = "etl_staged_items"
+    __table_args__ = (sa.Index("etl_staged_items_job_chunk_idx", "job_id", "chunk_index"),)
+
+    job_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(),
+            sa.ForeignKey("etl_jobs.id", ondelete="CASCADE", name="etl_staged_items_job_id_fkey"),
+            primary_key=True,
+        )
+    )
+    record_ordinal: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True))
+    chunk_index: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    sku: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    item: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB(), nullable=False))
