@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from catalog_lib.adapters.embeddings import build_provider
 from catalog_lib.adapters.postgres import resolve_database
 from catalog_lib.adapters.sentry import init_sentry
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
 from catalog_lib.core.logs import configure_logging
 from catalog_lib.core.settings import Settings, get_settings
 from catalog_lib.ingest.steps import Runtime
@@ -45,7 +45,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     return Runtime(
         database_url=target.url,
-        store=ObjectStore(storage_config(settings)),
+        store=open_store(storage_config(settings)),
         provider=provider,
         chunk_size=settings.chunk_size,
         apply_partitions=settings.apply_partitions,

@@ -11,7 +11,7 @@ from typing import Any
 
 from catalog_lib.adapters.embeddings import EmbeddingProvider, NoEmbeddings
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
 from catalog_lib.ingest import steps
 
 HEADER = (
@@ -79,7 +79,7 @@ def local_runtime(
     landing.mkdir(parents=True, exist_ok=True)
     return steps.Runtime(
         database_url=db_url,
-        store=ObjectStore(StorageConfig(landing_url=str(landing))),
+        store=open_store(StorageConfig(landing_url=str(landing))),
         provider=provider or NoEmbeddings(),
         chunk_size=chunk_size,
         apply_partitions=apply_partitions,
