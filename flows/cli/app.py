@@ -9,6 +9,7 @@ import typer
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.core.settings import Settings
+from flows.cli.blocks import blocks_app
 from flows.cli.demo import demo
 from flows.cli.jobs import ingest, job_app, jobs
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
@@ -42,6 +43,7 @@ app.add_typer(job_app, name="job")
 app.command("retention")(retention)
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(blocks_app, name="blocks")
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:

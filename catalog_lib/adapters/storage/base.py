@@ -79,6 +79,7 @@ class StorageConfig:
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_session_token: str | None = field(default=None, repr=False)
     s3_connect_timeout: float = 5.0
     s3_read_timeout: float = 60.0
     s3_max_attempts: int = 5

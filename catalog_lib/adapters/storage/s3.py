@@ -245,6 +245,7 @@ def _make_s3fs(config: StorageConfig) -> Any:
     fs = s3fs.S3FileSystem(
         key=config.s3_access_key_id,
         secret=config.s3_secret_access_key,
+        token=config.s3_session_token,
         endpoint_url=config.s3_endpoint_url,
         client_kwargs=client_kwargs,
         config_kwargs={
