@@ -13,6 +13,7 @@ import grp
 import os
 import secrets
 import stat
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from catalog_lib.adapters.embedded_postgres import SERVICE_USER, write_private_file
@@ -76,3 +77,24 @@ def ensure_secret_file(path: Path, *, prefix: str = "") -> str:
         write_private_file(path, value + "\n")
     path.chmod(0o600)
     return value
+
+
+def prune_old_files(folder: Path, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete regular files under `folder` last modified before `now - older_than`.
+
+    Used for Prefect's persisted task results: past the cache expiration a result can no
+    longer be reused, so keeping it only keeps data on disk. Returns how many were deleted.
+    """
+    if not folder.is_dir():
+        return 0
+    cutoff = ((now or datetime.now(UTC)) - older_than).timestamp()
+    deleted = 0
+    for path in folder.rglob("*"):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted

@@ -206,7 +206,9 @@ class DeploymentRunner:
         status = response.status_code
         if status in (401, 403):
             raise ConfigurationError(
-                "the Prefect API refused the credentials (PREFECT_API_AUTH_STRING or PREFECT_API_KEY)", http_status=status
+                "the Prefect API refused the credentials "
+                "(PREFECT_API_AUTH_STRING or PREFECT_API_KEY)",
+                http_status=status,
             )
         if status >= 500 or status == 429:
             raise PrefectUnavailableError("the Prefect API failed", http_status=status)

@@ -181,7 +181,9 @@ def read_header(rt: Runtime, version: ObjectVersion, data_start: int) -> bytes:
     """
     if data_start <= 0:
         raise ValueError("data_start must be positive: the object has a header record")
-    prefix = rt.store.read_range(version.uri, 0, min(data_start, version.size) - 1, expected=version)
+    prefix = rt.store.read_range(
+        version.uri, 0, min(data_start, version.size) - 1, expected=version
+    )
     return plan_chunks([prefix], size=len(prefix), chunk_size=len(prefix)).header
 
 

@@ -53,11 +53,15 @@ def test_a_replay_gets_the_first_receipt_without_handling(db_url: str) -> None:
 
     assert handler.calls == 1
     assert (first.replayed, replay.replayed) == (False, True)
-    assert replay.receipt == first.receipt == {
-        "job_id": "job-1",
-        "status": "pending",
-        "duplicate_of": None,
-    }
+    assert (
+        replay.receipt
+        == first.receipt
+        == {
+            "job_id": "job-1",
+            "status": "pending",
+            "duplicate_of": None,
+        }
+    )
     assert replay.first_received_at == T0
 
 

@@ -102,7 +102,7 @@ _last_timestamp = 0
 
 def _fresh_timestamp() -> int:
     """Now, but never a timestamp used before: each post is a new delivery, not a replay."""
-    global _last_timestamp  # noqa: PLW0603 - a counter shared by this module's posts
+    global _last_timestamp
     _last_timestamp = max(int(time.time()), _last_timestamp + 1)
     return _last_timestamp
 
