@@ -314,7 +314,8 @@ class EmbeddedPostgres:
         user = _ensure_service_user()
         home = self.root.parent
         home_info = home.stat()
-        if home_info.st_uid == 0:
+        shared = home_info.st_mode & (stat.S_ISVTX | stat.S_IWOTH) or home == Path("/")
+        if home_info.st_uid == 0 and not shared:
             os.chown(home, -1, user.pw_gid)
             home.chmod((home_info.st_mode & 0o700) | 0o010)
         blocked = _untraversable_parent(home)

@@ -36,11 +36,15 @@ def _service_gid() -> int | None:
 def secure_home(home: Path) -> int:
     """Remove group and other permission bits under `home`; returns how many entries changed.
 
-    Symlinks are left alone (their target is not ours to change). A missing `home` is fine.
+    Symlinks are left alone (their target is not ours to change). A missing `home` is fine; a
+    shared folder (sticky or world-writable, or `/`) is left alone entirely.
     """
     try:
         top = home.lstat()
     except FileNotFoundError:
+        return 0
+    if top.st_mode & (stat.S_ISVTX | stat.S_IWOTH) or home.resolve() == Path("/"):
+        # A shared folder (/tmp, /) was configured as CATALOG_HOME: never lock others out.
         return 0
     changed = 0
     keep = 0o700

@@ -53,6 +53,18 @@ def test_secure_home_removes_group_and_other_bits(tmp_path: Path) -> None:
     assert secure_home(home) == 0
 
 
+def test_a_shared_folder_as_home_is_left_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    (shared / "other-users-file").write_text("x")
+    (shared / "other-users-file").chmod(0o644)
+
+    assert secure_home(shared) == 0
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+    assert (shared / "other-users-file").stat().st_mode & 0o777 == 0o644
+
+
 def test_secure_home_of_a_missing_folder_does_nothing(tmp_path: Path) -> None:
     assert secure_home(tmp_path / "missing") == 0
     assert not (tmp_path / "missing").exists()
