@@ -182,10 +182,15 @@ def main() -> None:
 
     from pydantic import ValidationError
 
+    from catalog_lib.adapters.home import private_umask, secure_home
     from catalog_lib.core.settings import get_settings
     from flows.runtime import configure_observability
 
+    # Everything this process and its children write ($CATALOG_HOME, results, logs) is 0600.
+    private_umask()
     # Invalid settings are reported by the command itself (exit 2).
     with suppress(ValidationError):
-        configure_observability(get_settings(), interactive=sys.stderr.isatty())
+        settings = get_settings()
+        configure_observability(settings, interactive=sys.stderr.isatty())
+        secure_home(settings.state_dir)
     app()

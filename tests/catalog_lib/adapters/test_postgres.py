@@ -34,6 +34,7 @@ TABLES = {
     "audit_snapshots",
     "audit_flags",
     "maintenance_runs",
+    "webhook_deliveries",
 }
 
 
