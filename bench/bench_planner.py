@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.catalog_csv import write_csv
 from catalog_lib.adapters.counting import count_records, count_records_stdlib
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
 from catalog_lib.rules.chunking import MIB, plan_chunks
 
 BLOCK = 8 * MIB
@@ -99,7 +99,7 @@ def main() -> None:
         )
 
         print_load("before")
-        store = ObjectStore(StorageConfig(landing_url=str(root)))
+        store = open_store(StorageConfig(landing_url=str(root)))
         version = store.head(str(path))  # hashes the file once; count_records reuses the hash
 
         readers: list[tuple[str, Callable[[], object]]] = [

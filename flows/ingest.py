@@ -76,8 +76,11 @@ def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str
     **TRANSIENT_RETRIES,
 )
 def plan_task(job_id: str) -> steps.PlannedJob:
-    """HEAD the object and plan record-aligned chunks."""
-    return steps.plan_job(get_runtime(), uuid.UUID(job_id))
+    """HEAD the object and plan record-aligned chunks.
+
+    The result is persisted: it holds ids, offsets and counts, never the header (row content).
+    """
+    return steps.plan_job(get_runtime(), uuid.UUID(job_id)).without_header()
 
 
 @task(
@@ -88,7 +91,11 @@ def plan_task(job_id: str) -> steps.PlannedJob:
     persist_result=True,
 )
 def chunk_task(job_id: str, version: ObjectVersion, header: bytes, spec: ChunkSpec) -> ChunkResult:
-    """Parse, validate and stage one chunk in one transaction (skipped if already done)."""
+    """Parse, validate and stage one chunk in one transaction (skipped if already done).
+
+    Its persisted result is a `ChunkResult` (counts only); `header` is an input, which Prefect
+    does not store, and is left out of the cache key.
+    """
     return steps.run_chunk(get_runtime(), uuid.UUID(job_id), version, header, spec)
 
 
@@ -235,7 +242,9 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
         len(planned.chunks),
         planned.adopted_chunks,
     )
-    _load_chunks(job_id, planned)
+    # The header is read here, in the flow, so no persisted task result ever holds it.
+    header = steps.read_header(rt, planned.version, planned.data_start)
+    _load_chunks(job_id, planned, header)
     partitions = [
         _with_retry_policy(apply_task).submit(
             job_id, p, planned.apply_partitions, planned.source_version
@@ -268,7 +277,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     return summary
 
 
-def _load_chunks(job_id: str, planned: steps.PlannedJob) -> list[ChunkResult]:
+def _load_chunks(job_id: str, planned: steps.PlannedJob, header: bytes) -> list[ChunkResult]:
     """Run one task per chunk, at most CATALOG_CHUNK_CONCURRENCY at a time, with progress.
 
     The window is kept here, not only by the task runner's size, so the setting also bounds
@@ -287,7 +296,7 @@ def _load_chunks(job_id: str, planned: steps.PlannedJob) -> list[ChunkResult]:
             spec = waiting.pop(0)
             in_flight.append(
                 task.with_options(task_run_name=spec.label()).submit(
-                    job_id, planned.version, planned.header, spec
+                    job_id, planned.version, header, spec
                 )
             )
         finished = next(as_completed(in_flight))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
+from catalog_lib.adapters.home import prune_old_files
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ops.audit import run_audit, thresholds_from_settings
 from catalog_lib.ops.retention import RetentionPolicy, sweep_invalid_logs
@@ -18,6 +20,19 @@ from flows.runtime import get_runtime
 def sweep_task(policy: RetentionPolicy, dry_run: bool) -> dict[str, Any]:
     """Delete (or count) rejected rows older than the cutoff, in bounded batches."""
     return sweep_invalid_logs(get_runtime().database_url, policy, dry_run=dry_run).to_json()
+
+
+@task(name="prune-task-results", persist_result=False)
+def prune_results_task(dry_run: bool) -> int:
+    """Delete persisted task results older than the chunk cache expiration (7 days)."""
+    from prefect.settings import get_current_settings
+
+    from flows.ingest import CACHE_EXPIRATION
+
+    if dry_run:
+        return 0
+    folder = get_current_settings().results.local_storage_path
+    return prune_old_files(Path(folder), older_than=CACHE_EXPIRATION)
 
 
 @task(name="audit-catalog")
@@ -34,7 +49,10 @@ def retention_sweep(
     max_batches: int | None = None,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Prune `invalid_item_logs` older than the retention period (settings when unset)."""
+    """Prune `invalid_item_logs` older than the retention period (settings when unset).
+
+    Also deletes persisted Prefect task results past the chunk cache expiration.
+    """
     configure_flow_observability()
     settings = get_settings()
     policy = RetentionPolicy(
@@ -43,6 +61,7 @@ def retention_sweep(
         max_batches=max_batches or settings.retention_max_batches,
     )
     result = sweep_task(policy, dry_run)
+    result["result_files_deleted"] = prune_results_task(dry_run)
     create_table_artifact(
         [{k: v for k, v in result.items() if k != "cutoff"}],
         key="retention-sweep",

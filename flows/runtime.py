@@ -9,10 +9,13 @@ from pydantic import SecretStr
 from catalog_lib.adapters.embeddings import build_provider
 from catalog_lib.adapters.postgres import resolve_database
 from catalog_lib.adapters.sentry import init_sentry
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
+from catalog_lib.core.errors import ConfigurationError
 from catalog_lib.core.logs import configure_logging
 from catalog_lib.core.settings import Settings, get_settings
 from catalog_lib.ingest.steps import Runtime
+from flows.s3_blocks import load_s3_credentials, one_source
+from flows.stack.prefect_server import use_prefect_server
 
 
 def secret_value(value: SecretStr | None) -> str | None:
@@ -21,13 +24,41 @@ def secret_value(value: SecretStr | None) -> str | None:
 
 
 def storage_config(settings: Settings) -> StorageConfig:
-    """The storage adapter's configuration, secrets unwrapped only here."""
+    """The storage adapter's configuration, secrets unwrapped only here.
+
+    Credentials come from the Prefect block named by CATALOG_S3_CREDENTIALS_BLOCK, or from
+    CATALOG_S3_ACCESS_KEY_ID/SECRET, never from both (see `flows.s3_blocks` for the rule).
+
+    Raises:
+        ConfigurationError: both sources are set, or the block is missing or unusable.
+    """
+    name = settings.s3_credentials_block
+    if not name:
+        return StorageConfig(
+            landing_url=settings.landing_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            s3_region=settings.s3_region,
+            s3_access_key_id=secret_value(settings.s3_access_key_id),
+            s3_secret_access_key=secret_value(settings.s3_secret_access_key),
+        )
+    if settings.s3_access_key_id is not None or settings.s3_secret_access_key is not None:
+        raise ConfigurationError(
+            "CATALOG_S3_CREDENTIALS_BLOCK and CATALOG_S3_ACCESS_KEY_ID/SECRET are both set; "
+            "keep the credentials in one place (unset the variables to use the block)",
+            block=name,
+        )
+    # The block lives on the Prefect server: PREFECT_API_URL, else the local one.
+    use_prefect_server(settings.state_dir)
+    credentials = load_s3_credentials(name)
     return StorageConfig(
         landing_url=settings.landing_url,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-        s3_access_key_id=secret_value(settings.s3_access_key_id),
-        s3_secret_access_key=secret_value(settings.s3_secret_access_key),
+        s3_endpoint_url=one_source(
+            "s3_endpoint_url", credentials.endpoint_url, settings.s3_endpoint_url, name
+        ),
+        s3_region=one_source("s3_region", credentials.region, settings.s3_region, name),
+        s3_access_key_id=credentials.access_key_id,
+        s3_secret_access_key=credentials.secret_access_key,
+        s3_session_token=credentials.session_token,
     )
 
 
@@ -45,7 +76,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     return Runtime(
         database_url=target.url,
-        store=ObjectStore(storage_config(settings)),
+        store=open_store(storage_config(settings)),
         provider=provider,
         chunk_size=settings.chunk_size,
         apply_partitions=settings.apply_partitions,

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -36,12 +37,18 @@ def pg_server() -> Iterator[NoopExecutor]:
     server = EmbeddedPostgres(root / "pg")
     status = server.start()
     assert status.port is not None
+    # The server requires its generated password (scram): every URL below carries it.
     base = NoopExecutor(
-        host="127.0.0.1", port=status.port, user="postgres", options="", dbname="catalog_test"
+        host="127.0.0.1",
+        port=status.port,
+        user="postgres",
+        password=server.password(),
+        options="",
+        dbname="catalog_test",
     )
     # Fixtures that depend on this one clone their databases from its (empty) template.
     with psycopg.connect(
-        _url(base.host, base.port, base.user, "postgres"), autocommit=True
+        _url(base.host, base.port, base.user, "postgres", base.password), autocommit=True
     ) as conn:
         conn.execute(f'CREATE DATABASE "{base.template_dbname}" WITH IS_TEMPLATE true')
     try:
@@ -51,12 +58,17 @@ def pg_server() -> Iterator[NoopExecutor]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _url(host: str, port: int | str, user: str, dbname: str) -> str:
-    return f"postgresql://{user}@{host}:{port}/{dbname}"
+def _url(host: str, port: int | str, user: str, dbname: str, password: str | None) -> str:
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    return f"postgresql://{auth}@{host}:{port}/{dbname}"
 
 
-def _migrate_template(host: str, port: int, user: str, dbname: str, **_: Any) -> None:
-    upgrade_schema(_url(host, port, user, dbname), embedding_dimensions=TEST_EMBEDDING_DIMENSIONS)
+def _migrate_template(
+    host: str, port: int, user: str, dbname: str, password: str | None = None, **_: Any
+) -> None:
+    upgrade_schema(
+        _url(host, port, user, dbname, password), embedding_dimensions=TEST_EMBEDDING_DIMENSIONS
+    )
 
 
 migrated_proc = factories.postgresql_noproc(depends_on="pg_server", load=[_migrate_template])
@@ -67,7 +79,7 @@ postgresql_empty = factories.postgresql("empty_proc")
 
 def _conn_url(conn: psycopg.Connection[Any]) -> str:
     info = conn.info
-    return _url(info.host, info.port, info.user, info.dbname)
+    return _url(info.host, info.port, info.user, info.dbname, info.password)
 
 
 @pytest.fixture

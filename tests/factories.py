@@ -13,7 +13,7 @@ import psycopg
 
 from catalog_lib.adapters.embeddings import EmbeddingProvider, NoEmbeddings
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.liveness import LEASE_NAMESPACE, lease_key
 
@@ -82,7 +82,7 @@ def local_runtime(
     landing.mkdir(parents=True, exist_ok=True)
     return steps.Runtime(
         database_url=db_url,
-        store=ObjectStore(StorageConfig(landing_url=str(landing))),
+        store=open_store(StorageConfig(landing_url=str(landing))),
         provider=provider or NoEmbeddings(),
         chunk_size=chunk_size,
         apply_partitions=apply_partitions,

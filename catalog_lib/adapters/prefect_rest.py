@@ -9,6 +9,7 @@ deployment, the job and the attempt.
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 import threading
@@ -50,6 +51,20 @@ class FlowRunRef:
     state: str | None
 
 
+def api_headers(auth_string: str | None = None, api_key: str | None = None) -> dict[str, str]:
+    """The Authorization header for the Prefect API, as Prefect's own client builds it.
+
+    An auth string (`PREFECT_API_AUTH_STRING`, the local server's basic auth) wins over an API
+    key (`PREFECT_API_KEY`, Prefect Cloud, sent as a bearer token); neither gives no header.
+    """
+    auth = auth_string if auth_string is not None else os.environ.get("PREFECT_API_AUTH_STRING")
+    if auth:
+        token = base64.b64encode(auth.encode("utf-8")).decode("ascii")
+        return {"Authorization": f"Basic {token}"}
+    key = api_key if api_key is not None else os.environ.get("PREFECT_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def idempotency_key(deployment: str, job_id: uuid.UUID | str, attempt: int = 1) -> str:
     """The run key of one attempt of one job under one deployment.
 
@@ -71,19 +86,21 @@ class DeploymentRunner:
         deployment_name: str = INGEST_DEPLOYMENT,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         api_key: str | None = None,
+        auth_string: str | None = None,
         attempts: int = 5,
         backoff_s: float = 0.25,
     ) -> None:
         """Prepare an HTTP client for `api_url` (e.g. `http://127.0.0.1:4200/api`).
 
-        `api_key` (default: `PREFECT_API_KEY`) is sent as a bearer token (Prefect Cloud).
+        `auth_string` (default: `PREFECT_API_AUTH_STRING`) is sent as basic auth (a server
+        started with `PREFECT_SERVER_API_AUTH_STRING`, like the local one); otherwise `api_key`
+        (default: `PREFECT_API_KEY`) is sent as a bearer token (Prefect Cloud).
         Failed calls are tried `attempts` times in all, backing off from `backoff_s`.
         """
         self.api_url = api_url.rstrip("/")
         self.flow_name = flow_name
         self.deployment_name = deployment_name
-        key = api_key if api_key is not None else os.environ.get("PREFECT_API_KEY")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = api_headers(auth_string, api_key)
         self._client = httpx.Client(base_url=self.api_url, timeout=timeout_s, headers=headers)
         self._deployment_id: uuid.UUID | None = None
         self._lock = threading.Lock()
@@ -189,7 +206,9 @@ class DeploymentRunner:
         status = response.status_code
         if status in (401, 403):
             raise ConfigurationError(
-                "the Prefect API refused the credentials (PREFECT_API_KEY)", http_status=status
+                "the Prefect API refused the credentials "
+                "(PREFECT_API_AUTH_STRING or PREFECT_API_KEY)",
+                http_status=status,
             )
         if status >= 500 or status == 429:
             raise PrefectUnavailableError("the Prefect API failed", http_status=status)

@@ -106,6 +106,12 @@ class InvalidObjectKeyError(TerminalError):
     kind = "invalid_object_key"
 
 
+class ObjectOutsideLandingError(InvalidObjectKeyError):
+    """A key or path names something outside the landing root (`..`, or a symlink out of it)."""
+
+    kind = "object_outside_landing"
+
+
 class StorageAccessError(TerminalError):
     """Object storage refused the request: permission denied or invalid credentials."""
 

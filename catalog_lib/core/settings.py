@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = Field(
         default=None, description="S3 secret access key."
     )
+    s3_credentials_block: str | None = Field(
+        default=None,
+        description=(
+            "Prefect block holding the S3 credentials (`aws-credentials/NAME`, "
+            "`minio-credentials/NAME` or a bare NAME); excludes CATALOG_S3_ACCESS_KEY_ID/SECRET."
+        ),
+    )
     chunk_size: int = Field(
         default=DEFAULT_CHUNK_SIZE,
         description="Target chunk size in bytes; accepts `4KiB`, `16MiB`, ...",

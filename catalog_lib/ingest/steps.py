@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
@@ -52,7 +52,11 @@ class Runtime:
 
 @dataclass(frozen=True)
 class PlannedJob:
-    """A job's object version and record-aligned chunk plan."""
+    """A job's object version and record-aligned chunk plan.
+
+    `header` is the CSV header record (row content); `without_header()` is what may be stored
+    outside the database (persisted task results): `read_header` gets the header back.
+    """
 
     job_id: uuid.UUID
     version: ObjectVersion
@@ -62,6 +66,11 @@ class PlannedJob:
     adopted_chunks: int
     source_version: datetime
     apply_partitions: int
+    data_start: int
+
+    def without_header(self) -> PlannedJob:
+        """The same plan with the header left out (ids, offsets and counts only)."""
+        return replace(self, header=b"")
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,21 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         adopted_chunks=adopted,
         source_version=version.last_modified or job.created_at,
         apply_partitions=partitions,
+        data_start=plan.data_start,
     )
+
+
+def read_header(rt: Runtime, version: ObjectVersion, data_start: int) -> bytes:
+    """Read the header record again from the bytes before `data_start` (a small range read).
+
+    The same planner parses them, so the result equals the header `plan_job` found.
+    """
+    if data_start <= 0:
+        raise ValueError("data_start must be positive: the object has a header record")
+    prefix = rt.store.read_range(
+        version.uri, 0, min(data_start, version.size) - 1, expected=version
+    )
+    return plan_chunks([prefix], size=len(prefix), chunk_size=len(prefix)).header
 
 
 def run_chunk(

@@ -256,13 +256,17 @@ def source_of(key: str) -> str:
 
 
 def check_relative_key(key: str) -> str:
-    """A key relative to the landing root, normalised (no empty or `.` segments).
+    """Return a key relative to the landing root, verbatim (never normalised).
+
+    `v2//a.csv` and `v2/a.csv` are different S3 objects, so empty segments are kept. `.` and
+    `..` segments are refused: HTTP layers may rewrite them, reaching another object.
 
     Raises:
         InvalidRequestError: (`invalid_object_key`) for absolute paths, URL schemes,
-            backslashes, control characters, `..` segments or an empty key.
+            backslashes, control characters, `.` or `..` segments or an empty key.
     """
     problem = None
+    segments = key.split("/")
     if _CONTROL.search(key):
         problem = "control characters"
     elif key.startswith("/"):
@@ -271,10 +275,11 @@ def check_relative_key(key: str) -> str:
         problem = "a backslash"
     elif _SCHEME.match(key) or "://" in key:
         problem = "a URL scheme"
-    parts = [p for p in key.split("/") if p not in ("", ".")]
-    if problem is None and ".." in parts:
+    elif ".." in segments:
         problem = "a '..' segment"
-    if problem is None and not parts:
+    elif "." in segments:
+        problem = "a '.' segment"
+    elif not any(segments):
         problem = "no path"
     if problem is not None:
         raise InvalidRequestError(
@@ -282,7 +287,7 @@ def check_relative_key(key: str) -> str:
             code="invalid_object_key",
             object_key=key[:MAX_KEY_LENGTH],
         )
-    return "/".join(parts)
+    return key
 
 
 SOURCE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")

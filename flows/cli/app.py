@@ -9,6 +9,7 @@ import typer
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.core.settings import Settings
+from flows.cli.blocks import blocks_app
 from flows.cli.demo import demo
 from flows.cli.jobs import ingest, job_app, jobs
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
@@ -44,6 +45,7 @@ app.command("retention")(retention)
 app.command("sweep")(sweep)
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(blocks_app, name="blocks")
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
@@ -182,10 +184,15 @@ def main() -> None:
 
     from pydantic import ValidationError
 
+    from catalog_lib.adapters.home import private_umask, secure_home
     from catalog_lib.core.settings import get_settings
     from flows.runtime import configure_observability
 
+    # Everything this process and its children write ($CATALOG_HOME, results, logs) is 0600.
+    private_umask()
     # Invalid settings are reported by the command itself (exit 2).
     with suppress(ValidationError):
-        configure_observability(get_settings(), interactive=sys.stderr.isatty())
+        settings = get_settings()
+        configure_observability(settings, interactive=sys.stderr.isatty())
+        secure_home(settings.state_dir)
     app()

@@ -17,6 +17,7 @@ from catalog_lib.core.settings import Settings
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings, make_console
 from flows.runtime import secret_value
 from flows.stack.prefect_server import (
+    auth_string_path,
     ensure_prefect_server,
     is_healthy,
     read_managed_server,
@@ -49,7 +50,7 @@ def up(as_json: bool = JSON_OPTION) -> None:
         prefect = ensure_prefect_server(state_dir)
         running = read_serve(state_dir)
         reused = running is not None and running.prefect_api == prefect.api_url
-        if running is not None and not (reused and is_ready(running)):
+        if running is not None and not (reused and is_ready(running, prefect.auth_string)):
             # A serve bound to another Prefect API, or one that stopped answering.
             stop_serve(state_dir)
             reused = False
@@ -58,7 +59,9 @@ def up(as_json: bool = JSON_OPTION) -> None:
             served = running
         else:
             extra = {"CATALOG_WEBHOOK_SECRET": secret_file.read_text()} if secret_file else {}
-            served = start_serve(state_dir, prefect.api_url, extra_env=extra)
+            served = start_serve(
+                state_dir, prefect.api_url, auth_string=prefect.auth_string, extra_env=extra
+            )
     document = {
         "prefect_api": prefect.api_url,
         "prefect_ui": prefect.ui_url,
@@ -68,6 +71,7 @@ def up(as_json: bool = JSON_OPTION) -> None:
         "reused": reused,
         "logs": str(state_dir / "logs"),
         "webhook_secret_file": str(secret_file) if secret_file else None,
+        "prefect_auth_file": str(auth_string_path(state_dir)) if prefect.managed else None,
     }
     emit(document, as_json=as_json, text=lambda: _print_up(document))
 
@@ -82,6 +86,7 @@ def _print_up(document: dict[str, Any]) -> None:
         ("database", "database"),
         ("logs", "logs"),
         ("webhook secret", "webhook_secret_file"),
+        ("Prefect auth", "prefect_auth_file"),
     ):
         console.print(f"  {label + ':':<16}{document[key] or '-'}", markup=False)
     console.print("  stop it with: uv run catalog-etl down", markup=False)
@@ -99,7 +104,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
         "postgres": {
             "running": pg.running,
             "pid": pg.pid,
-            "url": pg.url,
+            "url": redact_url(pg.url) if pg.url else None,
             "external": settings.database_url is not None,
         },
         "prefect": {

@@ -18,7 +18,7 @@ from catalog_lib.core.errors import ConfigurationError
 from catalog_lib.rules.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from flows.cli.output import JSON_OPTION, ExitCode, emit, fail, handle_errors, load_settings
 from flows.runtime import build_runtime
-from flows.stack.prefect_server import ensure_prefect_server
+from flows.stack.prefect_server import use_prefect_server
 
 webhook_app = typer.Typer(
     help="The signed scraper webhook: serve it (no sub-command), or sign a body for it."
@@ -52,7 +52,8 @@ def webhook(
                 f"the database schema is at {schema.revision or 'nothing'}, not {schema.head}; "
                 "run `catalog-etl db upgrade`"
             )
-        api_url = ensure_prefect_server(settings.state_dir).api_url
+        # Also exports the local server's auth string for the webhook's REST client.
+        api_url = use_prefect_server(settings.state_dir).api_url
         app = create_app(settings=settings, prefect_api_url=api_url, runtime=runtime)
     bind_host = host or settings.webhook_host
     bind_port = settings.webhook_port if port is None else port

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +18,9 @@ from pathlib import Path
 
 import httpx
 
+from catalog_lib.adapters.embedded_postgres import write_private_file
+from catalog_lib.adapters.home import PRIVATE_UMASK, ensure_secret_file
+from catalog_lib.adapters.prefect_rest import api_headers
 from catalog_lib.core.errors import ConfigurationError
 from flows.stack.deployments import DEPLOYMENTS
 from flows.stack.prefect_server import is_process_alive
@@ -53,9 +55,9 @@ def log_path(state_dir: Path) -> Path:
 def write_record(state_dir: Path, process: ServeProcess) -> None:
     """Record this serve process (atomically: readers never see half a file)."""
     path = record_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{process.pid}.tmp")
-    tmp.write_text(
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private_file(
+        path,
         json.dumps(
             {
                 "pid": process.pid,
@@ -63,9 +65,8 @@ def write_record(state_dir: Path, process: ServeProcess) -> None:
                 "prefect_api": process.prefect_api,
                 "log_file": process.log_file,
             }
-        )
+        ),
     )
-    tmp.replace(path)
 
 
 def remove_record(state_dir: Path, pid: int) -> None:
@@ -106,10 +107,12 @@ def is_webhook_healthy(webhook: str | None) -> bool:
         return False
 
 
-def has_deployments(api_url: str) -> bool:
+def has_deployments(api_url: str, auth_string: str | None = None) -> bool:
     """Whether every deployment of `flows.stack.deployments` exists on the Prefect API."""
     try:
-        with httpx.Client(base_url=api_url, timeout=5.0) as client:
+        with httpx.Client(
+            base_url=api_url, timeout=5.0, headers=api_headers(auth_string)
+        ) as client:
             return all(
                 client.get(f"/deployments/name/{spec.full_name}").status_code == 200
                 for spec in DEPLOYMENTS
@@ -118,10 +121,10 @@ def has_deployments(api_url: str) -> bool:
         return False
 
 
-def is_ready(process: ServeProcess) -> bool:
+def is_ready(process: ServeProcess, auth_string: str | None = None) -> bool:
     """Serving: the webhook (if it runs one) answers and every deployment is registered."""
     webhook_ok = process.webhook is None or is_webhook_healthy(process.webhook)
-    return webhook_ok and has_deployments(process.prefect_api)
+    return webhook_ok and has_deployments(process.prefect_api, auth_string)
 
 
 def secret_path(state_dir: Path) -> Path:
@@ -132,11 +135,7 @@ def secret_path(state_dir: Path) -> Path:
 def ensure_local_secret(state_dir: Path) -> Path:
     """Create (once, mode 0600) a random webhook secret for the local stack; returns its path."""
     path = secret_path(state_dir)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+    ensure_secret_file(path)
     return path
 
 
@@ -144,12 +143,16 @@ def start_serve(
     state_dir: Path,
     prefect_api: str,
     *,
+    auth_string: str | None = None,
     extra_env: dict[str, str] | None = None,
     timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> ServeProcess:
-    """Start `catalog-etl serve` detached and wait until it is ready."""
+    """Start `catalog-etl serve` detached and wait until it is ready.
+
+    `auth_string` is the Prefect API's auth string (given to serve as PREFECT_API_AUTH_STRING).
+    """
     log_file = log_path(state_dir)
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = {
         **os.environ,
         "CATALOG_HOME": str(state_dir),
@@ -159,8 +162,11 @@ def start_serve(
         ),
         **(extra_env or {}),
     }
+    if auth_string:
+        env["PREFECT_API_AUTH_STRING"] = auth_string
     env.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(state_dir / "prefect" / "storage"))
-    with log_file.open("ab") as log:
+    descriptor = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "ab") as log:
         child = subprocess.Popen(
             [sys.executable, *SERVE_COMMAND],
             stdout=log,
@@ -168,6 +174,7 @@ def start_serve(
             stdin=subprocess.DEVNULL,
             env=env,
             start_new_session=True,
+            umask=PRIVATE_UMASK,
         )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -176,7 +183,7 @@ def start_serve(
                 f"catalog-etl serve exited with code {child.returncode}; see {log_file}"
             )
         process = read_serve(state_dir)
-        if process is not None and process.pid == child.pid and is_ready(process):
+        if process is not None and process.pid == child.pid and is_ready(process, auth_string):
             return process
         time.sleep(0.5)
     stop_process_group(child.pid)

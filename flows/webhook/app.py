@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Request
@@ -25,6 +26,7 @@ from catalog_lib.core.errors import ConfigurationError
 from catalog_lib.core.logs import describe_error
 from catalog_lib.core.settings import Settings, get_settings
 from catalog_lib.ingest import steps
+from catalog_lib.ops import replay_cache
 from catalog_lib.rules import intake
 from catalog_lib.rules.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from flows.runtime import build_runtime
@@ -159,7 +161,15 @@ def _add_routes(app: FastAPI, service: WebhookService) -> None:
         try:
             body = await read_limited_body(request, service.max_body_bytes)
             service.authenticate(body, request.headers)
-            document = await run_in_threadpool(service.ingest, body)
+            # A signature is acted on once; a replay inside its window gets the first receipt.
+            delivery = await run_in_threadpool(
+                replay_cache.deliver_once,
+                service.runtime.database_url,
+                replay_cache.signature_hash(x_catalog_timestamp or "", x_catalog_signature or ""),
+                partial(service.ingest, body),
+                window_s=service.window_s,
+            )
+            document = delivery.receipt
         except Exception as exc:  # noqa: BLE001 - the HTTP boundary answers every error
             rejection = rejection_for(exc)
             _log_rejection(rejection, exc, started)

@@ -194,7 +194,8 @@ def rejection_for(exc: Exception) -> WebhookRejectionError:
     if isinstance(exc, InvalidRequestError):
         return WebhookRejectionError(422, exc.code, exc.message)
     if isinstance(exc, InvalidObjectKeyError):
-        return WebhookRejectionError(422, "invalid_object_key", str(exc))
+        # exc.kind: `invalid_object_key`, or `object_outside_landing` for a jail escape.
+        return WebhookRejectionError(422, exc.kind, str(exc))
     if isinstance(exc, ObjectNotFoundError):
         return WebhookRejectionError(422, "object_not_found", str(exc))
     table: list[tuple[type[CatalogError], int, str]] = [

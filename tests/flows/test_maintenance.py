@@ -6,8 +6,10 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,10 +194,19 @@ def test_retention_flow_records_the_run_and_routes_library_logs(
 
     db_url = get_runtime().database_url
     _seed_invalid_logs(db_url, old=12, fresh=1)
+    results = Path(os.environ["PREFECT_LOCAL_STORAGE_PATH"])
+    expired, kept = results / "expired-result-for-test", results / "fresh-result-for-test"
+    expired.write_text("{}")
+    kept.write_text("{}")
+    eight_days_ago = time.time() - 8 * 86400
+    os.utime(expired, (eight_days_ago, eight_days_ago))
     state = retention_sweep(batch_size=5, max_batches=2, return_state=True)
     assert state.is_completed(), state.message
     result = state.result()
     assert (result["deleted"], result["batches"], result["capped"]) == (10, 2, True)
+    assert result["result_files_deleted"] >= 1
+    assert not expired.exists() and kept.exists()
+    kept.unlink()
     with connect(db_url) as conn:
         run = conn.execute("SELECT * FROM maintenance_runs").fetchone()
     assert run is not None and run["status"] == "succeeded" and run["result"]["deleted"] == 10

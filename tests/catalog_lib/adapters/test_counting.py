@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from catalog_lib.adapters.counting import RecordCount, count_records, count_records_stdlib
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig, open_store
 from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
 
 CASES_DIR = Path(__file__).parents[2] / "cases" / "csv"
@@ -84,7 +84,7 @@ def test_stdlib_counter_rejects_unbalanced_quotes(name: str) -> None:
 
 @pytest.fixture
 def local_store(tmp_path: Path) -> ObjectStore:
-    return ObjectStore(StorageConfig(landing_url=str(tmp_path / "landing")))
+    return open_store(StorageConfig(landing_url=str(tmp_path / "landing")))
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -99,7 +99,7 @@ def test_duckdb_count_equals_stdlib_count_local(local_store: ObjectStore, name: 
 @pytest.mark.s3
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_duckdb_count_equals_stdlib_count_s3(s3_bucket: StorageConfig, name: str) -> None:
-    store = ObjectStore(s3_bucket)
+    store = open_store(s3_bucket)
     data, expected = CORPUS[name]
     version = store.write(f"{name}.csv", data)
     result = count_records(store, version)
@@ -154,7 +154,7 @@ def test_large_multiblock_file_counts_exactly(local_store: ObjectStore) -> None:
 
 @pytest.mark.s3
 def test_changed_s3_object_is_refused(s3_bucket: StorageConfig) -> None:
-    store = ObjectStore(s3_bucket)
+    store = open_store(s3_bucket)
     version = store.write("x.csv", b"a\n1\n")
     store.write("x.csv", b"a\n1\n2\n")
     with pytest.raises(SourceChangedError):

@@ -15,7 +15,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from catalog_lib.adapters.embedded_postgres import DATABASE, SERVICE_USER, EmbeddedPostgres
+from catalog_lib.adapters.embedded_postgres import (
+    DATABASE,
+    SERVICE_USER,
+    EmbeddedPostgres,
+    hba_is_secure,
+)
 from catalog_lib.core.errors import ConfigurationError
 
 pytestmark = pytest.mark.postgres
@@ -117,7 +122,8 @@ def test_started_server_reports_running(running_server: EmbeddedPostgres) -> Non
     assert status.pid in _postmasters(running_server.data_dir)
     assert status.port is not None
     assert status.url == running_server.url()
-    assert status.url == f"postgresql://postgres@127.0.0.1:{status.port}/{DATABASE}"
+    password = running_server.password()
+    assert status.url == f"postgresql://postgres:{password}@127.0.0.1:{status.port}/{DATABASE}"
     assert status.run_as == (SERVICE_USER if os.geteuid() == 0 else None)
 
 
@@ -152,6 +158,149 @@ def test_url_works_with_packaged_psql(running_server: EmbeddedPostgres) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "42"
+
+
+def test_connection_without_password_is_refused(running_server: EmbeddedPostgres) -> None:
+    port = running_server.status().port
+
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(
+            host="127.0.0.1", port=port, user="postgres", dbname=DATABASE, connect_timeout=10
+        )
+
+
+def test_connection_with_a_wrong_password_is_refused(running_server: EmbeddedPostgres) -> None:
+    port = running_server.status().port
+
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            password="not-" + running_server.password(),
+            dbname=DATABASE,
+            connect_timeout=10,
+        )
+
+
+def test_pg_hba_trusts_nobody(running_server: EmbeddedPostgres) -> None:
+    hba = (running_server.data_dir / "pg_hba.conf").read_text()
+    lines = [line.split() for line in hba.splitlines() if line and not line.startswith("#")]
+
+    host_lines = [fields for fields in lines if fields[0].startswith("host")]
+    assert host_lines
+    assert all(fields[-1] == "scram-sha-256" for fields in host_lines)
+    assert "trust" not in hba
+
+
+def test_password_file_is_private_and_long(running_server: EmbeddedPostgres) -> None:
+    info = running_server.password_file.stat()
+
+    assert info.st_mode & 0o777 == 0o600
+    assert info.st_uid == os.geteuid()
+    assert len(running_server.password()) >= 32
+
+
+def test_password_is_not_written_to_the_command_log(running_server: EmbeddedPostgres) -> None:
+    for log in (running_server.root / "commands.log", running_server.log_file):
+        assert running_server.password() not in log.read_text(errors="replace")
+
+
+def _ids(pid: int) -> tuple[int, int, set[int]]:
+    """Effective uid, effective gid and supplementary groups of a process."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (
+        int(fields["Uid"].split()[1]),
+        int(fields["Gid"].split()[1]),
+        {int(g) for g in fields["Groups"].split()},
+    )
+
+
+def _server_processes(postmaster: int) -> list[int]:
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return [postmaster, *(int(c) for c in children)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root starts the server as a service user")
+def test_server_runs_with_the_service_users_own_group_only(
+    running_server: EmbeddedPostgres,
+) -> None:
+    import pwd
+
+    service = pwd.getpwnam(SERVICE_USER)
+    pid = running_server.status().pid
+    assert pid is not None
+    processes = _server_processes(pid)
+
+    assert len(processes) > 1  # the postmaster and its background workers
+    for process in processes:
+        uid, gid, groups = _ids(process)
+        assert uid == service.pw_uid
+        assert gid == service.pw_gid != 0
+        assert 0 not in groups
+        assert groups <= {service.pw_gid}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root starts the server as a service user")
+def test_home_is_traversable_by_the_service_group_only(running_server: EmbeddedPostgres) -> None:
+    import pwd
+
+    home = running_server.root.parent.stat()
+
+    assert home.st_mode & 0o777 == 0o710
+    assert home.st_gid == pwd.getpwnam(SERVICE_USER).pw_gid
+
+
+def _make_trusting(server: EmbeddedPostgres) -> None:
+    """Turn a data folder into what older versions made: trust on TCP, no password file."""
+    hba = server.data_dir / "pg_hba.conf"
+    owner = hba.stat()
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    os.chown(hba, owner.st_uid, owner.st_gid)
+    server.password_file.unlink()
+
+
+@pytest.mark.parametrize("running", [False, True], ids=["stopped", "running"])
+def test_trusting_data_folder_from_an_older_version_is_secured_on_next_start(
+    server: EmbeddedPostgres, running: bool
+) -> None:
+    server.start()
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (v int)")
+    if not running:
+        server.stop()
+    _make_trusting(server)
+    assert server.is_secured() is False
+
+    status = server.start()
+
+    assert status.running is True
+    assert server.is_secured() is True
+    assert "trust" not in (server.data_dir / "pg_hba.conf").read_text()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(
+            host="127.0.0.1", port=status.port, user="postgres", dbname=DATABASE, connect_timeout=5
+        )
+    with psycopg.connect(server.url()) as conn:
+        assert conn.execute("SELECT to_regclass('kept')::text").fetchone() == ("kept",)
+
+
+@pytest.mark.parametrize(
+    ("hba", "secure"),
+    [
+        ("host all all 127.0.0.1/32 scram-sha-256\n", True),
+        ("# host all all 127.0.0.1/32 trust\nhost all all ::1/128 scram-sha-256\n", True),
+        ("host all all 127.0.0.1/32 trust\n", False),
+        ("hostssl all all 127.0.0.1 255.255.255.255 trust\n", False),
+        ("host all all localhost trust # old\n", False),
+        ("local all all trust\n", False),
+        ("host all all 127.0.0.1/32 md5\nlocal all all peer\n", True),
+    ],
+)
+def test_hba_is_secure_rejects_any_trust_line(hba: str, secure: bool) -> None:
+    assert hba_is_secure(hba) is secure
 
 
 def test_second_start_reuses_the_running_server(
@@ -315,9 +464,9 @@ def test_start_recovers_from_a_stale_pid_file(server: EmbeddedPostgres) -> None:
 )
 def test_untraversable_parent_is_a_configuration_error_with_advice(base_dir: Path) -> None:
     blocked = base_dir / "private"
-    blocked.mkdir(mode=0o700)
+    (blocked / "home").mkdir(parents=True)
     blocked.chmod(0o700)
-    server = EmbeddedPostgres(blocked / "pg")
+    server = EmbeddedPostgres(blocked / "home" / "pg")
 
     with pytest.raises(ConfigurationError) as excinfo:
         server.start()

@@ -42,6 +42,7 @@ TABLES = {
     "audit_snapshots",
     "audit_flags",
     "maintenance_runs",
+    "webhook_deliveries",
 }
 
 

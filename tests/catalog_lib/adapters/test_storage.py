@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig, open_store
 from catalog_lib.core.errors import (
     InvalidObjectKeyError,
     ObjectNotFoundError,
@@ -32,8 +32,8 @@ def local_config(tmp_path: Path) -> StorageConfig:
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "local":
-        return ObjectStore(StorageConfig(landing_url=str(tmp_path / "landing")))
-    return ObjectStore(request.getfixturevalue("s3_bucket"))
+        return open_store(StorageConfig(landing_url=str(tmp_path / "landing")))
+    return open_store(request.getfixturevalue("s3_bucket"))
 
 
 def test_head_reports_size_and_stable_etag(store: ObjectStore) -> None:
@@ -48,7 +48,7 @@ def test_head_reports_size_and_stable_etag(store: ObjectStore) -> None:
 
 
 def test_local_etag_is_sha256_of_content(local_config: StorageConfig) -> None:
-    store = ObjectStore(local_config)
+    store = open_store(local_config)
     version = store.write("a.csv", DATA)
     assert version.etag == "sha256:" + hashlib.sha256(DATA).hexdigest()
     assert version.uri == "file://" + os.path.abspath(Path(local_config.landing_url) / "a.csv")
@@ -120,9 +120,9 @@ def test_keys_cannot_escape_landing_root(store: ObjectStore, key: str) -> None:
 def test_absolute_key_is_rejected_on_s3_but_a_path_locally(
     local_config: StorageConfig, tmp_path: Path
 ) -> None:
-    store = ObjectStore(local_config)
+    store = open_store(local_config)
     assert store.resolve(str(tmp_path / "x.csv")) == f"file://{tmp_path}/x.csv"
-    s3 = ObjectStore(StorageConfig(landing_url="s3://bucket/landing"))
+    s3 = open_store(StorageConfig(landing_url="s3://bucket/landing"))
     with pytest.raises(InvalidObjectKeyError):
         s3.resolve("/etc/passwd")
     with pytest.raises(InvalidObjectKeyError):
@@ -130,12 +130,12 @@ def test_absolute_key_is_rejected_on_s3_but_a_path_locally(
 
 
 def test_resolve_forms(local_config: StorageConfig) -> None:
-    store = ObjectStore(local_config)
+    store = open_store(local_config)
     root = store.root_uri
     assert store.resolve("./a//b.csv") == f"{root}/a/b.csv"
     assert store.resolve(f"{root}/a.csv") == f"{root}/a.csv"
     assert store.resolve("s3://bkt/k/x.csv") == "s3://bkt/k/x.csv"
-    s3 = ObjectStore(StorageConfig(landing_url="s3://bkt/pre/"))
+    s3 = open_store(StorageConfig(landing_url="s3://bkt/pre/"))
     assert s3.root_uri == "s3://bkt/pre"
     assert s3.resolve("d/x.csv") == "s3://bkt/pre/d/x.csv"
 
@@ -154,7 +154,7 @@ def test_config_repr_hides_secret() -> None:
 
 @pytest.mark.s3
 def test_s3_etag_matches_boto3(s3_bucket: StorageConfig, s3_server: S3Server) -> None:
-    store = ObjectStore(s3_bucket)
+    store = open_store(s3_bucket)
     version = store.write("e.csv", DATA)
     bucket, key = version.uri.removeprefix("s3://").split("/", 1)
     client: Any = s3_server.client()
@@ -163,7 +163,7 @@ def test_s3_etag_matches_boto3(s3_bucket: StorageConfig, s3_server: S3Server) ->
 
 @pytest.mark.s3
 def test_s3_multipart_etag(s3_bucket: StorageConfig, s3_server: S3Server) -> None:
-    store = ObjectStore(s3_bucket)
+    store = open_store(s3_bucket)
     bucket = s3_bucket.landing_url.removeprefix("s3://").split("/", 1)[0]
     key = "landing/multi.csv"
     part = b"x" * (5 * 1024 * 1024)  # S3's minimum part size for all but the last part
@@ -193,7 +193,7 @@ def test_s3_wrong_credentials_is_access_error(
     s3_server.set_auth_enforced(True)
     try:
         with pytest.raises(StorageAccessError) as info:
-            ObjectStore(bad).head("x.csv")
+            open_store(bad).head("x.csv")
     finally:
         s3_server.set_auth_enforced(False)
     assert "nope" not in str(info.value)
@@ -219,5 +219,5 @@ def test_unreachable_endpoint_is_transient(s3_env: None) -> None:
         s3_max_attempts=1,
     )
     with pytest.raises(StorageError) as info:
-        ObjectStore(config).head("x.csv")
+        open_store(config).head("x.csv")
     assert info.value.kind == "storage_unavailable"

@@ -11,7 +11,7 @@ import pytest
 
 from catalog_lib.adapters.embeddings import NoEmbeddings
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.adapters.storage import ObjectStore
+from catalog_lib.adapters.storage import open_store
 from catalog_lib.core.errors import DatabaseConnectionError, TransientError
 from catalog_lib.demo.sample_files import build_demo_files
 from catalog_lib.ingest import steps
@@ -182,7 +182,7 @@ def test_changed_s3_source_is_refused_unless_forced(
 ) -> None:
     rt = steps.Runtime(
         database_url=db_url,
-        store=ObjectStore(s3_bucket),
+        store=open_store(s3_bucket),
         provider=NoEmbeddings(),
         chunk_size=400,
         apply_partitions=2,

@@ -123,7 +123,8 @@ def test_usage_errors_exit_two(flow_env: Path, args: tuple[str, ...]) -> None:
 
 def test_key_escaping_the_landing_root_is_refused(flow_env: Path) -> None:
     code, doc = _cli("ingest", "trailco", "../../etc/passwd", "--json")
-    assert (code, doc["status"], doc["error_kind"]) == (1, "failed", "invalid_object_key")
+    # `..` is a jail escape: the InvalidObjectKeyError subclass ObjectOutsideLandingError.
+    assert (code, doc["status"], doc["error_kind"]) == (1, "failed", "object_outside_landing")
 
 
 def test_jobs_filters_and_job_show(flow_env: Path) -> None:

@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.stack.prefect_server import ensure_prefect_server, is_healthy, read_managed_server
+from catalog_lib.adapters.prefect_rest import api_headers
+from flows.stack.prefect_server import (
+    auth_string_path,
+    ensure_prefect_server,
+    is_healthy,
+    read_managed_server,
+)
 from tests.flows.cli.test_database import Home, _make_home, _remove_home, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -43,6 +49,12 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
     assert first.api_url.startswith("http://127.0.0.1:")
     again = ensure_prefect_server(state)
     assert again.pid == first.pid
+    assert first.auth_string and again.auth_string == first.auth_string
+    assert first.auth_string not in repr(first)
+    auth_file = auth_string_path(state)
+    assert auth_file.read_text().strip() == first.auth_string
+    assert auth_file.stat().st_mode & 0o777 == 0o600
+    _assert_api_requires_the_auth_string(first.api_url, first.auth_string)
     assert run_cli(stack_home, "db", "start").returncode == 0
 
     status = json.loads(run_cli(stack_home, "status", "--json").stdout)
@@ -66,6 +78,25 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
         "prefect_stopped": False,
         "postgres_stopped": False,
     }
+
+
+def _assert_api_requires_the_auth_string(api_url: str, auth_string: str) -> None:
+    flows = f"{api_url}/flows/filter"
+    assert httpx.post(flows, json={}, timeout=10).status_code == 401
+    wrong = api_headers("catalog-etl:" + "0" * 48)
+    assert httpx.post(flows, json={}, headers=wrong, timeout=10).status_code == 401
+    right = api_headers(auth_string)
+    assert httpx.post(flows, json={}, headers=right, timeout=10).status_code == 200
+    # Only the health probe answers without credentials.
+    assert httpx.get(f"{api_url}/health", timeout=10).status_code == 200
+
+
+def _group_or_world_accessible(home: Path) -> list[str]:
+    return [
+        f"{path} {path.stat().st_mode & 0o777:o}"
+        for path in home.rglob("*")
+        if not path.is_symlink() and path.stat().st_mode & 0o077
+    ]
 
 
 def test_external_prefect_api_is_used_as_is(
@@ -104,6 +135,11 @@ def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
     assert httpx.get(f"{up['webhook']}/healthz", timeout=5).status_code == 200
     assert not up["reused"]
     assert (home / "run" / "serve.json").is_file() and (home / "logs" / "serve.log").is_file()
+    assert up["prefect_auth_file"] == str(auth_string_path(home))
+    auth_string = auth_string_path(home).read_text().strip()
+    _assert_api_requires_the_auth_string(up["prefect_api"], auth_string)
+    assert (home / "prefect" / "prefect.db").is_file()
+    assert _group_or_world_accessible(home) == []
 
     again = json.loads(run_cli(stack_home, "up", "--json").stdout)
     assert again["reused"] and again["serve_pid"] == up["serve_pid"]

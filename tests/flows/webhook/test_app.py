@@ -91,12 +91,22 @@ def _post(
     timestamp: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    signed = sign(body, secret, int(time.time()) if timestamp is None else timestamp)
+    signed = sign(body, secret, _fresh_timestamp() if timestamp is None else timestamp)
     return client.post(
         "/v1/ingest",
         content=body,
         headers=(signed if headers is None else headers) | {"Content-Type": "application/json"},
     )
+
+
+_last_timestamp = 0
+
+
+def _fresh_timestamp() -> int:
+    """Now, but never a timestamp used before: each post is a new delivery, not a replay."""
+    global _last_timestamp
+    _last_timestamp = max(int(time.time()), _last_timestamp + 1)
+    return _last_timestamp
 
 
 def _job_rows(db_url: str) -> list[dict[str, Any]]:
@@ -227,6 +237,56 @@ def test_a_failed_job_is_retried_by_a_new_job_with_its_own_run(
     assert retry["flow_run_id"] != first["flow_run_id"]
     [run] = _runs_of_job(prefect_api, ingest_deployment, retry["job_id"])
     assert run["idempotency_key"] == f"{DEPLOYMENT}:{retry['job_id']}:1"
+
+
+def test_a_replayed_signature_gets_the_first_receipt_and_triggers_nothing(
+    client: TestClient, flow_env: Path, db_url: str, prefect_api: str, ingest_deployment: str
+) -> None:
+    _write(flow_env)
+    body = _body(KEY)
+    captured = sign(body, SECRET, _fresh_timestamp())
+    first = _post(client, body, headers=captured)
+    assert first.status_code == 202, first.text
+    job_id = first.json()["job_id"]
+    with connect(db_url) as conn:
+        conn.execute(
+            "UPDATE etl_jobs SET status = 'failed', error_kind = 'crashed' WHERE id = %s",
+            (job_id,),
+        )
+        conn.commit()
+
+    replay = _post(client, body, headers=captured)
+
+    assert replay.status_code == 202, replay.text
+    assert replay.json() == first.json()
+    assert [str(j["id"]) for j in _job_rows(db_url)] == [job_id]
+    assert len(_runs(prefect_api, ingest_deployment)) >= 1
+    assert len(_runs_of_job(prefect_api, ingest_deployment, job_id)) == 1
+    with connect(db_url) as conn:
+        [row] = conn.execute("SELECT signature_hash, receipt FROM webhook_deliveries").fetchall()
+    assert row["receipt"] == first.json()
+    assert captured[SIGNATURE_HEADER] not in row["signature_hash"]
+
+    # The same body signed at another second is a new delivery: the failed job is retried.
+    fresh = _post(client, body)
+    assert fresh.status_code == 202, fresh.text
+    assert fresh.json()["job_id"] != job_id and fresh.json()["duplicate_of"] is None
+    assert len(_job_rows(db_url)) == 2
+
+
+def test_a_rejected_request_is_not_remembered(
+    client: TestClient, flow_env: Path, db_url: str
+) -> None:
+    body = _body(KEY)
+    captured = sign(body, SECRET, _fresh_timestamp())
+    missing = _post(client, body, headers=captured)
+    assert (missing.status_code, missing.json()["error"]) == (422, "object_not_found")
+
+    _write(flow_env)
+    again = _post(client, body, headers=captured)
+
+    assert again.status_code == 202, again.text
+    assert [str(j["id"]) for j in _job_rows(db_url)] == [again.json()["job_id"]]
 
 
 def _assert_nothing_triggered(db_url: str, prefect_api: str, deployment: str, runs: int) -> None:
@@ -400,9 +460,9 @@ def test_twenty_concurrent_deliveries_start_exactly_one_ingest(
         server.stop()
     assert [r.status_code for r in responses] == [202] * 20, [r.json() for r in responses]
     docs = [r.json() for r in responses]
-    assert len({d["job_id"] for d in docs}) == 1
-    assert len({d["flow_run_id"] for d in docs}) == 1
-    assert sum(d["duplicate_of"] is None for d in docs) == 1
+    # One delivery, replayed: every answer is the first receipt.
+    assert all(d == docs[0] for d in docs)
+    assert docs[0]["duplicate_of"] is None
     assert len(_job_rows(db_url)) == 1
     assert len(_runs_of_job(prefect_api, ingest_deployment, docs[0]["job_id"])) == 1
 
