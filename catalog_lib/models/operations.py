@@ -61,3 +61,23 @@ class OperatorAction(SQLModel, table=True):
     message: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
     created_at: AwareDatetime = Field(sa_column=timestamptz(nullable=False, now=True))
     finished_at: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """An accepted webhook signature and the receipt it got (the replay cache).
+
+    A replay of the same signature inside the signing window is answered with this receipt and
+    triggers nothing; rows are pruned after twice the window.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "signature_hash ~ '^[0-9a-f]{64}$'", name="webhook_deliveries_signature_hash_check"
+        ),
+        sa.Index("webhook_deliveries_received_at_idx", "received_at"),
+    )
+
+    signature_hash: str = Field(sa_column=sa.Column(sa.Text(), primary_key=True))
+    received_at: AwareDatetime = Field(sa_column=timestamptz(nullable=False, now=True))
+    receipt: dict[str, Any] = Field(sa_column=jsonb(nullable=False))
