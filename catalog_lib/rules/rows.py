@@ -9,6 +9,7 @@ from catalog_lib.core.errors import MalformedCsvError
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.mapping import map_row
 from catalog_lib.rules.records import iter_records
+from catalog_lib.rules.text import scrub
 from catalog_lib.rules.validation import validate_item
 
 
@@ -50,8 +51,11 @@ def parse_chunk(body: bytes, *, header: bytes, spec: ChunkSpec) -> ParsedChunk:
     for ordinal, row in iter_records(body, header=header, first_record=spec.first_record):
         item = map_row(row)
         errors = validate_item(item)
+        # Validation sees the raw values (a NUL in a SKU is an invalid character); what is
+        # stored never holds a character PostgreSQL refuses (see `text.scrub`).
+        item = scrub(item)
         if errors:
-            invalid.append(InvalidRow(ordinal, [e.to_json() for e in errors], item))
+            invalid.append(InvalidRow(ordinal, scrub([e.to_json() for e in errors]), item))
         else:
             valid.append(ValidRow(ordinal, item["sku"], item))
     parsed = ParsedChunk(valid, invalid)
