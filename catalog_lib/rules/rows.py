@@ -49,11 +49,15 @@ def parse_chunk(body: bytes, *, header: bytes, spec: ChunkSpec) -> ParsedChunk:
     valid: list[ValidRow] = []
     invalid: list[InvalidRow] = []
     for ordinal, row in iter_records(body, header=header, first_record=spec.first_record):
-        item = map_row(row)
-        errors = validate_item(item)
-        # Validation sees the raw values (a NUL in a SKU is an invalid character); what is
-        # stored never holds a character PostgreSQL refuses (see `text.scrub`).
-        item = scrub(item)
+        raw = map_row(row)
+        errors = validate_item(raw)
+        # What is stored never holds a character PostgreSQL refuses (`text.scrub`). Both the
+        # raw and the scrubbed item are validated: a NUL in a SKU is an invalid character, and
+        # a name of only NULs is an empty name.
+        item = scrub(raw)
+        if item != raw:
+            seen = {(e.field, e.reason) for e in errors}
+            errors += [e for e in validate_item(item) if (e.field, e.reason) not in seen]
         if errors:
             invalid.append(InvalidRow(ordinal, scrub([e.to_json() for e in errors]), item))
         else:
