@@ -1,4 +1,4 @@
-"""Independent counts of the logical CSV records of one object version (DuckDB, grammar).
+r"""Independent counts of the logical CSV records of one object version (DuckDB, grammar).
 
 The record grammar is the one `docs/ingest.md` ("The CSV grammar") states and the chunk planner
 and parser implement. Two counters verify a job:
@@ -15,7 +15,7 @@ and parser implement. Two counters verify a job:
 
 Where DuckDB cannot read a file faithfully, or fails, the grammar count is the verified one
 and ``RecordCount.note`` says why; ``RecordCount.method`` names the counter. Measured DuckDB
-semantics (2.0, this dialect): blank lines (``\\n`` or ``\\r\\n`` alone) are skipped when more than
+semantics (2.0, this dialect): blank lines (``\n`` or ``\r\n`` alone) are skipped when more than
 one column is declared (we declare at least two); a BOM is stripped; quoted newlines stay in
 their record; a header-only file counts 0.
 """
@@ -150,12 +150,12 @@ class _ParityCounter:
 
 @dataclass
 class _GrammarScan:
-    """The grammar counter's state: one pass over raw bytes, block by block.
+    r"""The grammar counter's state: one pass over raw bytes, block by block.
 
     A ``"`` opens a quoted field only at the start of a field (after ``,``, after a record
     terminator, or at the start of the data); inside quotes every ``"`` closes the field and a
     ``"`` directly after a closing one reopens it (the ``""`` escape). A record ends at an LF
-    outside quotes; ``\\r`` bytes before it belong to the terminator. A record of only ``\\r``
+    outside quotes; ``\r`` bytes before it belong to the terminator. A record of only ``\r``
     bytes (or nothing) is blank and not counted; the first non-blank record is the header.
     """
 

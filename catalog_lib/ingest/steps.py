@@ -311,7 +311,7 @@ def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
 
 
 def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
-    """running → completed (guarded) with apply totals summed in and staged rows dropped."""
+    """Move running → completed (guarded), summing apply totals in and dropping staged rows."""
     with database_errors(), connect(rt.database_url) as conn:
         return jobs.finalize_completed(conn, job_id)
 

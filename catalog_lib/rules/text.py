@@ -1,7 +1,7 @@
-"""Cell text basics shared by every cell parser: JavaScript trimming, wrapping quotes, scrubbing.
+r"""Cell text basics shared by every cell parser: JavaScript trimming, wrapping quotes, scrubbing.
 
 Two characters can never be stored: PostgreSQL ``text`` and ``jsonb`` refuse U+0000, and a lone
-UTF-16 surrogate (U+D800..U+DFFF, e.g. from a ``\\ud83d`` JSON escape) has no UTF-8 form. The
+UTF-16 surrogate (U+D800..U+DFFF, e.g. from a ``\ud83d`` JSON escape) has no UTF-8 form. The
 rule (``scrub``): every U+0000 is dropped and every lone surrogate becomes U+FFFD (a valid
 high+low pair becomes its character), in every string of a mapped item, dict keys included,
 after validation has seen the raw values.

@@ -144,7 +144,8 @@ def test_a_source_removed_before_reconcile_is_unverified_not_failed(
     )
     (tmp_path / "landing" / "a.csv").write_bytes(b"name\nchanged\n")
     report = steps.reconcile_job(rt, trigger.job_id)
-    assert report.expected is None and report.note is not None
+    assert report.expected is None
+    assert report.note is not None
     assert report.note.startswith("unverified: etag_mismatch")
 
 
@@ -165,7 +166,8 @@ def test_nul_and_surrogates_never_sink_the_file(
         logged = conn.execute(
             "SELECT errors, raw_data FROM invalid_item_logs WHERE job_id = %s", (job["id"],)
         ).fetchone()
-    assert logged is not None and logged["raw_data"]["sku"] == "SKU-2"
+    assert logged is not None
+    assert logged["raw_data"]["sku"] == "SKU-2"
     assert logged["errors"][0]["field"] == "sku"
 
 

@@ -1,4 +1,4 @@
-"""Property: every file over the documented grammar ends verified, at any chunk size.
+r"""Property: every file over the documented grammar ends verified, at any chunk size.
 
 Files are generated over the grammar of docs/ingest.md ("The CSV grammar"): mixed line endings
 (LF, CRLF, CR CR LF) on records and blank lines, blank lines before the header, a BOM, quoted
@@ -105,7 +105,8 @@ def _outcome(db_url: str, job_id: uuid.UUID) -> dict[str, Any]:
             "+ (SELECT count(*) FROM catalog_item_etl_jobs WHERE etl_job_id = %(j)s) AS n",
             {"j": job_id},
         ).fetchone()
-    assert job is not None and published is not None
+    assert job is not None
+    assert published is not None
     return {**job, "published": published["n"]}
 
 

@@ -23,7 +23,8 @@ def test_a_name_of_only_nul_bytes_is_an_empty_name() -> None:
 def test_a_nul_inside_a_sku_is_an_invalid_character_and_is_not_logged() -> None:
     parsed = _parse(b"name,sku,productUrl\nTent,S\x00-1,https://x.example.com/1\n")
     (row,) = parsed.invalid
-    assert row.errors[0]["field"] == "sku" and row.errors[0]["value"] == "S-1"
+    assert row.errors[0]["field"] == "sku"
+    assert row.errors[0]["value"] == "S-1"
     assert row.item["sku"] == "S-1"
 
 
