@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 import duckdb
 
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
-from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    EmptyObjectError,
+    HeaderTooLargeError,
+    MalformedCsvError,
+    SourceChangedError,
+)
+from catalog_lib.rules.chunking import DEFAULT_MAX_HEADER_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +198,14 @@ def _header_complete(scan: _Scan, *, at_end: bool = False) -> bool:
 
 
 def _duckdb_count(path: str, scan: _Scan, uri: str) -> int:
+    if scan.header_fields > DEFAULT_MAX_HEADER_COLUMNS:
+        # DuckDB's column map is sized to the header: never let a hostile file size it.
+        raise HeaderTooLargeError(
+            "the CSV header has more columns than the limit",
+            object_key=uri,
+            columns=scan.header_fields,
+            limit_columns=DEFAULT_MAX_HEADER_COLUMNS,
+        )
     width = max(scan.header_fields, 1) + _COLUMN_MARGIN
     try:
         return _run_count(path, width)
