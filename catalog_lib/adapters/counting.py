@@ -44,6 +44,11 @@ _BOM = b"\xef\xbb\xbf"
 _HEADER_LIMIT = 4 * 1024 * 1024
 _COLUMN_MARGIN = 32
 _WIDE_COLUMNS = 4096
+# DuckDB refuses records longer than max_line_size (default 2 MB) while the ingest parser
+# accepts any record, so a 10 MB cell made reconcile fail a job whose rows were applied. The
+# limit follows the object (DuckDB allocates by file, not by this number), up to a bound.
+_DEFAULT_LINE_SIZE = 2_097_152
+_MAX_LINE_SIZE = 256 * 1024 * 1024
 _LINE_RE = re.compile(r"CSV Error on Line: (\d+)")
 _DIALECT = (
     "header=true, delim=',', quote='\"', escape='\"', skip=0, all_varchar=true, "
@@ -226,12 +231,14 @@ def _duckdb_count(path: str, scan: _Scan, uri: str) -> int:
 
 def _run_count(path: str, width: int) -> int:
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    line_size = max(_DEFAULT_LINE_SIZE, min(os.path.getsize(path) + 1, _MAX_LINE_SIZE))
     con = duckdb.connect(":memory:")
     try:
         # One thread: a read race was measured with more; counting is I/O bound anyway.
         con.execute("SET threads=1")
         row = con.execute(
-            f"SELECT count(*) FROM read_csv(?, {_DIALECT}, columns={columns})",  # noqa: S608
+            f"SELECT count(*) FROM read_csv(?, {_DIALECT}, columns={columns}, "  # noqa: S608
+            f"max_line_size={line_size})",
             [path],
         ).fetchone()
     finally:

@@ -172,3 +172,11 @@ def test_a_header_wider_than_the_limit_is_refused_before_duckdb(local_store: Obj
     with pytest.raises(HeaderTooLargeError, match="more columns than the limit") as info:
         count_records(local_store, version)
     assert info.value.fields["columns"] == 5_000
+
+
+def test_a_record_longer_than_duckdbs_default_line_size_is_counted(
+    local_store: ObjectStore,
+) -> None:
+    cell = b"x" * (3 * 1024 * 1024)
+    version = local_store.write("long.csv", b'a,b\n1,2\n3,"' + cell + b'"\n5,6\n')
+    assert count_records(local_store, version).records == 3
