@@ -22,8 +22,14 @@ MIB = 1024 * 1024
 # parser's column map, DuckDB's declared columns) against hostile or broken files.
 DEFAULT_MAX_HEADER_COLUMNS = 1024
 DEFAULT_MAX_HEADER_BYTES = MIB
-# Byte-order marks of UTF-16 (LE, BE); UTF-32 LE starts with the same two bytes.
-_UTF16_BOMS = {b"\xff\xfe": "FF FE", b"\xfe\xff": "FE FF"}
+# Byte-order marks of the UTF-16 and UTF-32 encodings, longest first (UTF-32 LE starts like
+# UTF-16 LE).
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32", "FF FE 00 00"),
+    (b"\x00\x00\xfe\xff", "UTF-32", "00 00 FE FF"),
+    (b"\xff\xfe", "UTF-16", "FF FE"),
+    (b"\xfe\xff", "UTF-16", "FE FF"),
+)
 
 _QUOTE = 0x22
 _LF = 0x0A
@@ -263,8 +269,8 @@ def check_header(header: bytes, *, max_columns: int, max_bytes: int) -> None:
     """
     if b"\x00" in header:
         raise UnsupportedEncodingError(
-            "the CSV header contains NUL bytes: the file looks like UTF-16 or UTF-32, "
-            "but catalog files must be UTF-8",
+            "the CSV header contains NUL bytes: the file is UTF-16/UTF-32 or binary, "
+            "but catalog files must be UTF-8 text",
             nul_bytes=header.count(b"\x00"),
         )
     if len(header) > max_bytes:
@@ -283,13 +289,13 @@ def check_header(header: bytes, *, max_columns: int, max_bytes: int) -> None:
 
 
 def _check_encoding(first_block: bytes) -> None:
-    """Refuse a UTF-16 (or UTF-32 LE) byte-order mark before anything else is read."""
-    bom = _UTF16_BOMS.get(first_block[:2])
-    if bom is not None:
-        raise UnsupportedEncodingError(
-            "the object starts with a UTF-16 byte-order mark; catalog files must be UTF-8",
-            bom=bom,
-        )
+    """Refuse a UTF-16 or UTF-32 byte-order mark before anything else is read."""
+    for mark, encoding, spelled in _WIDE_BOMS:
+        if first_block.startswith(mark):
+            raise UnsupportedEncodingError(
+                f"the object starts with a {encoding} byte-order mark; catalog files must be UTF-8",
+                bom=spelled,
+            )
 
 
 def _iter_nonempty(blocks: Iterable[bytes]) -> Iterator[bytes]:

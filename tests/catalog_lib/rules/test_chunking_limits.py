@@ -107,16 +107,25 @@ def test_limits_are_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "bom"),
+    ("data", "encoding", "bom"),
     [
-        pytest.param("name,sku\nTent,A1\n".encode("utf-16"), "FF FE", id="utf-16-bom-le"),
-        pytest.param(b"\xfe\xff" + "name,sku\n".encode("utf-16-be"), "FE FF", id="utf-16-be"),
-        pytest.param("name,sku\n".encode("utf-32"), "FF FE", id="utf-32-le"),
-        pytest.param(b"\xff\xfe", "FF FE", id="bom-only"),
+        pytest.param("name,sku\nTent,A1\n".encode("utf-16"), "UTF-16", "FF FE", id="utf-16-le"),
+        pytest.param(
+            b"\xfe\xff" + "name,sku\n".encode("utf-16-be"), "UTF-16", "FE FF", id="utf-16-be"
+        ),
+        pytest.param("name,sku\n".encode("utf-32"), "UTF-32", "FF FE 00 00", id="utf-32-le"),
+        pytest.param(
+            b"\x00\x00\xfe\xff" + "name\n".encode("utf-32-be"),
+            "UTF-32",
+            "00 00 FE FF",
+            id="utf-32-be",
+        ),
+        pytest.param(b"\xff\xfe", "UTF-16", "FF FE", id="bom-only"),
     ],
 )
-def test_utf16_byte_order_marks_are_an_encoding_error(data: bytes, bom: str) -> None:
-    with pytest.raises(UnsupportedEncodingError, match="UTF-16 byte-order mark") as excinfo:
+def test_wide_byte_order_marks_are_an_encoding_error(data: bytes, encoding: str, bom: str) -> None:
+    match = f"{encoding} byte-order mark"
+    with pytest.raises(UnsupportedEncodingError, match=match) as excinfo:
         plan_chunks([data], size=len(data), chunk_size=MIB)
     assert excinfo.value.kind == "encoding"
     assert excinfo.value.fields == {"bom": bom}
