@@ -33,7 +33,11 @@ from dataclasses import dataclass, field
 import duckdb
 
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
-from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    EmptyObjectError,
+    MalformedCsvError,
+    SourceChangedError,
+)
 
 logger = logging.getLogger(__name__)
 

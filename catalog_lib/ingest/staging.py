@@ -19,6 +19,7 @@ from catalog_lib.adapters.postgres import load_query
 from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, chunk_result, lock_ledger_row
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
+from catalog_lib.rules.truncation import bound_document
 
 
 def without_empty_values(item: dict[str, Any]) -> dict[str, Any]:
@@ -86,8 +87,9 @@ def stage_chunk(
                         job_id,
                         spec.index,
                         bad.ordinal,
-                        to_json_text(bad.errors),
-                        to_json_text(bad.item),
+                        # Bounded: a hostile cell must not bloat the table (truncation.py).
+                        to_json_text(bound_document(bad.errors, default=_json_default)),
+                        to_json_text(bound_document(bad.item, default=_json_default)),
                     )
                 )
         done = conn.execute(

@@ -33,7 +33,12 @@ from catalog_lib.ingest import jobs, ledger
 from catalog_lib.ingest.applying import ApplyResult, apply_partition
 from catalog_lib.ingest.ledger import CHUNK_PHASE, ChunkResult, get_completed_chunk, record_failure
 from catalog_lib.ingest.staging import stage_chunk
-from catalog_lib.rules.chunking import ChunkSpec, plan_chunks
+from catalog_lib.rules.chunking import (
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADER_COLUMNS,
+    ChunkSpec,
+    plan_chunks,
+)
 from catalog_lib.rules.rows import parse_chunk
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,8 @@ class Runtime:
     provider: EmbeddingProvider
     chunk_size: int
     apply_partitions: int = 4
+    max_header_columns: int = DEFAULT_MAX_HEADER_COLUMNS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,8 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
             rt.store.iter_bytes(version.uri, expected=version),
             size=version.size,
             chunk_size=chunk_size,
+            max_header_columns=rt.max_header_columns,
+            max_header_bytes=rt.max_header_bytes,
         )
         partitions = jobs.set_plan(
             conn,

@@ -15,7 +15,12 @@ from catalog_lib.adapters.counting import (
     count_records_stdlib,
 )
 from catalog_lib.adapters.storage import ObjectStore, StorageConfig
-from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    EmptyObjectError,
+    HeaderTooLargeError,
+    MalformedCsvError,
+    SourceChangedError,
+)
 
 CASES_DIR = Path(__file__).parents[2] / "cases" / "csv"
 
@@ -181,3 +186,19 @@ def test_changed_s3_object_is_refused(s3_bucket: StorageConfig) -> None:
     store.write("x.csv", b"a\n1\n2\n")
     with pytest.raises(SourceChangedError):
         count_records(store, version)
+
+
+def test_a_header_wider_than_the_limit_is_refused_before_duckdb(local_store: ObjectStore) -> None:
+    header = b",".join(b"c%d" % i for i in range(5_000))
+    version = local_store.write("wide-header.csv", header + b"\n" + b"x\n")
+    with pytest.raises(HeaderTooLargeError, match="more columns than the limit") as info:
+        count_records(local_store, version)
+    assert info.value.fields["columns"] == 5_000
+
+
+def test_a_record_longer_than_duckdbs_default_line_size_is_counted(
+    local_store: ObjectStore,
+) -> None:
+    cell = b"x" * (3 * 1024 * 1024)
+    version = local_store.write("long.csv", b'a,b\n1,2\n3,"' + cell + b'"\n5,6\n')
+    assert count_records(local_store, version).records == 3
