@@ -35,9 +35,11 @@ import duckdb
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import (
     EmptyObjectError,
+    HeaderTooLargeError,
     MalformedCsvError,
     SourceChangedError,
 )
+from catalog_lib.rules.chunking import DEFAULT_MAX_HEADER_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -334,6 +336,14 @@ def _scan(blocks: Iterator[bytes], sink: object | None) -> _GrammarScan:
 
 def _verified_count(path: str, scan: _GrammarScan, uri: str) -> RecordCount:
     """DuckDB's count when it can read the file the grammar's way, else the grammar's."""
+    if scan.header_cells > DEFAULT_MAX_HEADER_COLUMNS:
+        # The same limit the planner enforces: an absurd header is refused, never counted.
+        raise HeaderTooLargeError(
+            "the CSV header has more columns than the limit",
+            object_key=uri,
+            columns=scan.header_cells,
+            limit_columns=DEFAULT_MAX_HEADER_COLUMNS,
+        )
     grammar = scan.data_records()
     refusal = scan.duckdb_refusal()
     if refusal is not None:
