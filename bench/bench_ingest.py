@@ -35,9 +35,9 @@ STEPS = (
     "start_job",
     "plan_job",
     "run_chunk",
-    "run_apply_partition",
     "aggregate_job",
     "reconcile_job",
+    "run_apply_partition",
     "finalize_job",
 )
 

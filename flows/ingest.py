@@ -1,4 +1,4 @@
-"""The `ingest-catalog` flow: plan → chunk tasks → apply partitions → aggregate → reconcile."""
+"""The `ingest-catalog` flow: plan → chunk tasks → aggregate → reconcile → apply → finalize."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> 
     **TRANSIENT_RETRIES,
 )
 def reconcile_task(job_id: str) -> steps.ReconcileReport:
-    """Count the source's logical records with DuckDB and store the delta."""
+    """Count the source's records independently; store the delta, or why it is unverified."""
     return steps.reconcile_job(get_runtime(), uuid.UUID(job_id))
 
 
@@ -227,7 +227,11 @@ def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     persist_result=True,
 )
 def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
-    """Ingest one job's object: every chunk exactly once, then apply, aggregate, reconcile."""
+    """Ingest one job's object: every chunk exactly once, aggregate, reconcile, then publish.
+
+    Apply is the first step that publishes; every step that may fail the job on its own runs
+    before it, and reconcile records a mismatch instead of failing (docs/ingest.md).
+    """
     configure_flow_observability()
     logger = get_run_logger()
     rt = get_runtime()
@@ -245,6 +249,8 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
     # The header is read here, in the flow, so no persisted task result ever holds it.
     header = steps.read_header(rt, planned.version, planned.data_start)
     _load_chunks(job_id, planned, header)
+    totals = _with_retry_policy(aggregate_task)(job_id, planned.record_count, len(planned.chunks))
+    report = _with_retry_policy(reconcile_task)(job_id)
     partitions = [
         _with_retry_policy(apply_task).submit(
             job_id, p, planned.apply_partitions, planned.source_version
@@ -252,8 +258,6 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
         for p in range(planned.apply_partitions)
     ]
     applied = [f.result() for f in partitions]
-    totals = _with_retry_policy(aggregate_task)(job_id, planned.record_count, len(planned.chunks))
-    report = _with_retry_policy(reconcile_task)(job_id)
     failpoint("ingest.before_finalize")
     if not steps.finalize_job(rt, uuid.UUID(job_id)):
         raise JobNotRunnableError("job left the running state before finalize", job_id=job_id)
@@ -267,9 +271,11 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
         "total_valid": totals.total_valid,
         "total_invalid": totals.total_invalid,
         "items_upserted": sum(a.items_upserted for a in applied),
-        "total_embedding_failures": totals.total_embedding_failures,
+        "total_embedding_failures": sum(a.embedding_failures for a in applied),
         "verified_row_count": report.expected,
         "reconcile_delta": report.delta,
+        "reconcile_counter": report.counter,
+        "reconcile_note": report.note,
     }
     create_table_artifact(
         [summary], key=f"ingest-{job_id}", description=f"Ingest of {job.object_key}"

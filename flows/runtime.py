@@ -80,6 +80,8 @@ def build_runtime(settings: Settings) -> Runtime:
         provider=provider,
         chunk_size=settings.chunk_size,
         apply_partitions=settings.apply_partitions,
+        max_header_columns=settings.max_header_columns,
+        max_header_bytes=settings.max_header_bytes,
     )
 
 

@@ -98,14 +98,14 @@ def run_steps(
     chunks = reversed(planned.chunks) if reverse_chunks else planned.chunks
     for spec in chunks:
         steps.run_chunk(rt, job_id, planned.version, planned.header, spec)
-    for partition in range(planned.apply_partitions):
-        steps.run_apply_partition(
-            rt, job_id, partition, planned.apply_partitions, planned.source_version
-        )
     steps.aggregate_job(
         rt, job_id, expected_records=planned.record_count, expected_chunks=len(planned.chunks)
     )
     steps.reconcile_job(rt, job_id)
+    for partition in range(planned.apply_partitions):
+        steps.run_apply_partition(
+            rt, job_id, partition, planned.apply_partitions, planned.source_version
+        )
     steps.finalize_job(rt, job_id)
     return job_row(rt.database_url, job_id)
 
@@ -139,7 +139,14 @@ def catalog_snapshot(db_url: str) -> list[dict[str, Any]]:
     """catalog_items without ids, timestamps or job references, ordered by SKU."""
     with connect(db_url) as conn:
         rows = conn.execute("SELECT * FROM catalog_items ORDER BY sku").fetchall()
-    volatile = {"id", "created_at", "updated_at", "last_job_id", "source_version"}
+    volatile = {
+        "id",
+        "created_at",
+        "updated_at",
+        "last_job_id",
+        "source_version",
+        "weight_source_version",
+    }
     return [{k: v for k, v in r.items() if k not in volatile} for r in rows]
 
 

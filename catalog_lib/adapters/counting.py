@@ -1,25 +1,28 @@
-"""Independent counts of logical CSV records in one object version (DuckDB and a stdlib check).
+r"""Independent counts of the logical CSV records of one object version (DuckDB, grammar).
 
-DuckDB semantics, measured on DuckDB 2.0 with the explicit dialect used here:
+The record grammar is the one `docs/ingest.md` ("The CSV grammar") states and the chunk planner
+and parser implement. Two counters verify a job:
 
-* Blank lines (``\\n`` or ``\\r\\n`` alone) are skipped and not counted, but only when more than
-  one column is declared; a single-column schema counts them as NULL rows. We always declare
-  at least the header width plus a margin, so blank lines are skipped for any file.
-* A line of only commas, a whitespace-only line and a line holding ``""`` are records.
-* A UTF-8 BOM is stripped; CRLF and LF are both accepted; a quoted newline stays in its record;
-  a header-only file counts 0; a missing final newline still counts the last record.
-* Ragged rows: fewer cells than declared need ``null_padding=true``, which the parallel
-  scanner refuses together with quoted newlines, hence ``parallel=false``. More cells than
-  declared fail under ``strict_mode=true``, so the declared width is the header width plus a
-  margin, widened once before giving up with :class:`MalformedCsvError`.
-* With ``null_padding=true, parallel=false`` an unterminated quote silently swallows the rest
-  of the file, so the byte pass counts quote characters first and rejects an odd total.
-* A blank line before the header would become DuckDB's header (``skip`` stays 0), and CR-only
-  line endings split records where our planner does not: both are rejected, not miscounted.
+* **grammar** — one streaming pass over the raw bytes by that grammar, written independently
+  of the planner (``_GrammarScan``). It always runs: besides its count it measures what DuckDB
+  needs to know (widest row, longest record, line endings, encoding, literal quotes).
+* **duckdb** — DuckDB's CSV reader with an explicit dialect, used when the file stays inside
+  what DuckDB reads the same way: valid UTF-8, one line-ending style (all LF or all CRLF), no
+  literal ``"`` inside an unquoted field, nothing between a closing quote and the next
+  delimiter, no blank line before the header, at most ``DUCKDB_MAX_COLUMNS`` cells per row.
+  ``max_line_size`` is set from the longest record, and the declared width is the widest row
+  (DuckDB pads shorter rows with NULL, hence ``null_padding=true, parallel=false``).
+
+Where DuckDB cannot read a file faithfully, or fails, the grammar count is the verified one
+and ``RecordCount.note`` says why; ``RecordCount.method`` names the counter. Measured DuckDB
+semantics (2.0, this dialect): blank lines (``\n`` or ``\r\n`` alone) are skipped when more than
+one column is declared (we declare at least two); a BOM is stripped; quoted newlines stay in
+their record; a header-only file counts 0.
 """
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 import re
@@ -31,54 +34,74 @@ import duckdb
 
 from catalog_lib.adapters.queries import load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
-from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    EmptyObjectError,
+    HeaderTooLargeError,
+    MalformedCsvError,
+    SourceChangedError,
+)
+from catalog_lib.rules.chunking import DEFAULT_MAX_HEADER_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 _BOM = b"\xef\xbb\xbf"
-_HEADER_LIMIT = 4 * 1024 * 1024
-_COLUMN_MARGIN = 32
-_WIDE_COLUMNS = 4096
+DUCKDB_MAX_COLUMNS = 16_384
+_DEFAULT_MAX_LINE = 2 * 1024 * 1024
+_QUOTE = 0x22
+_COMMA = 0x2C
+_LF = 0x0A
+_CR = 0x0D
+_EVENT_RE = re.compile(rb'["\n]')
 _LINE_RE = re.compile(r"CSV Error on Line: (\d+)")
 
 
 @dataclass(frozen=True)
 class RecordCount:
-    """Number of logical data records (header excluded) and how they were counted."""
+    """Number of logical data records (header excluded), the counter, and why that one."""
 
     records: int
     method: str
+    note: str | None = None
 
 
 def count_records(store: ObjectStore, version: ObjectVersion) -> RecordCount:
-    """Count the logical CSV data records of one object version with DuckDB.
+    """Count the logical CSV data records of one object version (DuckDB, else the grammar).
 
     Raises:
         SourceChangedError: the object's ETag or size differ from ``version``.
         EmptyObjectError: the object has zero bytes.
-        MalformedCsvError: DuckDB cannot count the file faithfully.
+        MalformedCsvError: the bytes end inside a quoted field or hold no header record.
     """
     _check_version(store, version)
     if version.size == 0:
         raise EmptyObjectError("object is empty", object_key=version.uri)
     if version.uri.startswith("file://"):
         _fs, path = store.filesystem(version.uri)
-        scan = _scan(store.iter_bytes(version.uri, expected=version), version.uri, None)
-        records = _duckdb_count(path, scan, version.uri)
+        scan = _scan(store.iter_bytes(version.uri, expected=version), None)
+        result = _verified_count(path, scan, version.uri)
     else:
         # One S3 read, pinned to the ETag by If-Match, feeds both the byte scan and DuckDB's
         # local copy; DuckDB then never reads through the network without a version check.
         with tempfile.TemporaryDirectory(prefix="catalog-etl-reconcile-") as tmp:
             local_path = os.path.join(tmp, "object.csv")
             with open(local_path, "wb") as sink:
-                scan = _scan(store.iter_bytes(version.uri, expected=version), version.uri, sink)
-            records = _duckdb_count(local_path, scan, version.uri)
+                scan = _scan(store.iter_bytes(version.uri, expected=version), sink)
+            result = _verified_count(local_path, scan, version.uri)
     _check_version(store, version)
     logger.info(
         "reconcile.counted",
-        extra={"object_key": version.uri, "records": records, "method": "duckdb"},
+        extra={"object_key": version.uri, "records": result.records, "method": result.method},
     )
-    return RecordCount(records=records, method="duckdb")
+    return result
+
+
+def count_records_grammar(blocks: Iterable[bytes]) -> int:
+    """Count the data records of a whole object by the documented grammar (no DuckDB).
+
+    Raises:
+        MalformedCsvError: the bytes end inside a quoted field or hold no header record.
+    """
+    return _scan(iter(blocks), None).data_records()
 
 
 def count_records_stdlib(blocks: Iterable[bytes]) -> int:
@@ -129,91 +152,226 @@ class _ParityCounter:
 
 
 @dataclass
-class _Scan:
-    """What the byte pass learned before DuckDB runs."""
+class _GrammarScan:
+    r"""The grammar counter's state: one pass over raw bytes, block by block.
 
-    header_fields: int = 0
-    quote_count: int = 0
-    has_lf: bool = False
-    has_cr: bool = False
+    A ``"`` opens a quoted field only at the start of a field (after ``,``, after a record
+    terminator, or at the start of the data); inside quotes every ``"`` closes the field and a
+    ``"`` directly after a closing one reopens it (the ``""`` escape). A record ends at an LF
+    outside quotes; ``\r`` bytes before it belong to the terminator. A record of only ``\r``
+    bytes (or nothing) is blank and not counted; the first non-blank record is the header.
+    """
+
+    offset: int = 0
+    records: int = 0
+    in_quotes: bool = False
+    quote_opened_at: int = -1
+    last_close: int = -2
+    prev: int = _LF
+    blank: bool = True
+    cells: int = 1
+    trailing_cr: int = 0
+    record_start: int = 0
+    header_cells: int = 0
+    max_cells: int = 0
+    max_record: int = 0
+    lf_endings: bool = False
+    crlf_endings: bool = False
+    odd_endings: bool = False
     leading_blank: bool = False
-    header: bytearray = field(default_factory=bytearray)
+    literal_quotes: bool = False
+    has_nul: bool = False
+    invalid_utf8: bool = False
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("strict")
+    )
+
+    def feed(self, block: bytes) -> None:
+        """Scan one block; ``self.offset`` is the absolute offset of its first byte."""
+        if not self.invalid_utf8:
+            try:
+                self.decoder.decode(block)
+            except UnicodeDecodeError:
+                self.invalid_utf8 = True
+        self.has_nul = self.has_nul or b"\x00" in block
+        i, end, base = 0, len(block), self.offset
+        while i < end:
+            if self.in_quotes:
+                q = block.find(b'"', i)
+                if q < 0:
+                    i = end
+                    break
+                self.in_quotes = False
+                self.last_close = base + q
+                self.prev = _QUOTE
+                i = q + 1
+                continue
+            match = _EVENT_RE.search(block, i)
+            j = match.start() if match else end
+            if j > i:
+                self._plain(block, i, j)
+            if match is None:
+                break
+            if block[j] == _LF:
+                self._terminate(base + j)
+            else:
+                self._quote(base + j)
+            i = j + 1
+        self.offset += end
+
+    def _plain(self, block: bytes, i: int, j: int) -> None:
+        """Unquoted bytes ``block[i:j]`` without quote or LF."""
+        after_close = self.prev == _QUOTE and self.last_close == self.offset + i - 1
+        if after_close and block[i] not in (_COMMA, _CR):
+            self.literal_quotes = True  # text between a closing quote and the delimiter
+        self.cells += block.count(b",", i, j)
+        stripped = len(block[i:j].rstrip(b"\r"))
+        if stripped:
+            self.blank = False
+            if block.find(b"\r", i, i + stripped) >= 0:
+                self.odd_endings = True  # a CR inside a line
+            self.trailing_cr = j - i - stripped
+        else:
+            self.trailing_cr += j - i
+        self.prev = block[j - 1]
+
+    def _quote(self, at: int) -> None:
+        self.blank = False
+        if self.prev in (_COMMA, _LF) or at - 1 == self.last_close:
+            self.in_quotes = True
+            self.quote_opened_at = at
+        else:
+            self.literal_quotes = True
+        self.trailing_cr = 0
+        self.prev = _QUOTE
+
+    def _terminate(self, at: int) -> None:
+        """An LF outside quotes at absolute offset ``at``."""
+        if self.trailing_cr == 0:
+            self.lf_endings = True
+        elif self.trailing_cr == 1:
+            self.crlf_endings = True
+        else:
+            self.odd_endings = True
+        if self.blank:
+            if self.records == 0:
+                self.leading_blank = True
+        else:
+            self._count_record(at)
+        self.blank, self.cells, self.trailing_cr = True, 1, 0
+        self.record_start = at + 1
+        self.prev = _LF
+
+    def _count_record(self, end: int) -> None:
+        if self.records == 0:
+            self.header_cells = self.cells
+        self.records += 1
+        self.max_cells = max(self.max_cells, self.cells)
+        self.max_record = max(self.max_record, end - self.record_start + 1)
+
+    def finish(self, uri: str | None = None) -> None:
+        """Count a last record without a terminator; refuse an unterminated quoted field."""
+        if self.in_quotes:
+            raise MalformedCsvError(
+                "unterminated quoted field at end of object",
+                object_key=uri,
+                byte_offset=self.quote_opened_at,
+            )
+        if not self.invalid_utf8:
+            try:
+                self.decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.invalid_utf8 = True
+        if not self.blank:
+            self._count_record(self.offset)
+        if self.records == 0:
+            raise MalformedCsvError("object has no header record", object_key=uri)
+
+    def data_records(self) -> int:
+        """Records after the header."""
+        return self.records - 1
+
+    def duckdb_refusal(self) -> str | None:
+        """Why DuckDB would not read this file the grammar's way, or None."""
+        reasons = (
+            (self.invalid_utf8, "invalid UTF-8"),
+            (self.has_nul, "NUL bytes"),
+            (self.literal_quotes, "a literal quote inside an unquoted field"),
+            (self.leading_blank, "a blank line before the header"),
+            (self.odd_endings, "CR bytes that are not part of a CRLF"),
+            (self.lf_endings and self.crlf_endings, "mixed LF and CRLF line endings"),
+            (self.max_cells > DUCKDB_MAX_COLUMNS, f"rows wider than {DUCKDB_MAX_COLUMNS} cells"),
+        )
+        return next((why for flagged, why in reasons if flagged), None)
 
 
-def _scan(blocks: Iterator[bytes], uri: str, sink: object | None) -> _Scan:
-    scan = _Scan()
-    header_done = False
+def _scan(blocks: Iterator[bytes], sink: object | None) -> _GrammarScan:
+    scan = _GrammarScan()
+    first = True
+    pending = b""
     for block in blocks:
         if sink is not None:
             sink.write(block)  # type: ignore[attr-defined]
-        scan.quote_count += block.count(b'"')
-        scan.has_lf = scan.has_lf or b"\n" in block
-        scan.has_cr = scan.has_cr or b"\r" in block
-        if not header_done:
-            scan.header += block
-            header_done = _header_complete(scan)
-            if not header_done and len(scan.header) > _HEADER_LIMIT:
-                header_done = True
-    if not header_done:
-        _header_complete(scan, at_end=True)
-    if scan.quote_count & 1:
-        raise MalformedCsvError("unterminated quoted field (odd number of quotes)", object_key=uri)
-    if scan.leading_blank:
-        raise MalformedCsvError("blank line before the header", object_key=uri)
-    if scan.has_cr and not scan.has_lf:
-        raise MalformedCsvError("CR-only line endings are not supported", object_key=uri)
+        if first:
+            pending += block
+            if len(pending) < len(_BOM):
+                continue
+            first = False
+            block = pending
+            if block.startswith(_BOM):
+                scan.decoder.decode(_BOM)
+                block = block[len(_BOM) :]
+                scan.offset = len(_BOM)
+                scan.record_start = len(_BOM)
+        if block:
+            scan.feed(block)
+    if first and pending:
+        scan.feed(pending.removeprefix(_BOM) if pending.startswith(_BOM) else pending)
+    scan.finish()
     return scan
 
 
-def _header_complete(scan: _Scan, *, at_end: bool = False) -> bool:
-    """Find the first logical record in the buffered prefix and measure its width."""
-    data = bytes(scan.header).removeprefix(_BOM)
-    if data.startswith((b"\n", b"\r\n")):
-        scan.leading_blank = True
-        return True
-    in_quotes = False
-    fields = 1
-    for byte in data:
-        if byte == 0x22:
-            in_quotes = not in_quotes
-        elif byte == 0x2C and not in_quotes:
-            fields += 1
-        elif byte == 0x0A and not in_quotes:
-            break
-    else:
-        if not at_end:
-            return False
-    scan.header_fields = fields
-    scan.header = bytearray()
-    return True
-
-
-def _duckdb_count(path: str, scan: _Scan, uri: str) -> int:
-    width = max(scan.header_fields, 1) + _COLUMN_MARGIN
-    try:
-        return _run_count(path, width)
-    except duckdb.Error as first:
-        logger.info(
-            "reconcile.widening",
-            extra={"object_key": uri, "columns": _WIDE_COLUMNS, "error_line": _error_line(first)},
+def _verified_count(path: str, scan: _GrammarScan, uri: str) -> RecordCount:
+    """DuckDB's count when it can read the file the grammar's way, else the grammar's."""
+    if scan.header_cells > DEFAULT_MAX_HEADER_COLUMNS:
+        # The same limit the planner enforces: an absurd header is refused, never counted.
+        raise HeaderTooLargeError(
+            "the CSV header has more columns than the limit",
+            object_key=uri,
+            columns=scan.header_cells,
+            limit_columns=DEFAULT_MAX_HEADER_COLUMNS,
         )
+    grammar = scan.data_records()
+    refusal = scan.duckdb_refusal()
+    if refusal is not None:
+        return RecordCount(grammar, "grammar", f"DuckDB not used: {refusal}")
+    width = max(scan.max_cells, 2)
+    max_line = max(_DEFAULT_MAX_LINE, scan.max_record + 1024)
     try:
-        # Rows wider than the header are legal for the ingest parser (extra cells ignored).
-        return _run_count(path, _WIDE_COLUMNS)
+        counted = _run_count(path, width, max_line)
     except duckdb.Error as exc:
         # DuckDB's own message quotes the offending row; only its line number leaves here.
-        raise MalformedCsvError(
-            "DuckDB could not count the CSV records", object_key=uri, line=_error_line(exc)
-        ) from None
+        line = _error_line(exc)
+        logger.warning(
+            "reconcile.duckdb_failed",
+            extra={"object_key": uri, "error_line": line, "method": "grammar"},
+        )
+        return RecordCount(grammar, "grammar", f"DuckDB failed (line {line})")
+    if counted != grammar:
+        return RecordCount(counted, "duckdb", f"the grammar counter counted {grammar}")
+    return RecordCount(counted, "duckdb")
 
 
-def _run_count(path: str, width: int) -> int:
+def _run_count(path: str, width: int, max_line: int) -> int:
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     # One thread: a read race was measured with more; counting is I/O bound anyway.
     con = duckdb.connect(":memory:", config={"threads": 1})
     try:
         row = con.execute(
-            load_query("count_csv_records").format(columns=columns), [path]
+            load_query("count_csv_records").format(
+                columns=columns, max_line=int(max_line), buffer=int(max(max_line * 2, 1 << 24))
+            ),
+            [path],
         ).fetchone()
     finally:
         con.close()

@@ -24,6 +24,7 @@ IMPORTANT_EVENTS = frozenset(
     {
         "etl.embedding.fallback",
         "etl.reconcile.mismatch",
+        "etl.reconcile.unverified",
         "etl.etag.refused",
         "retention.capped",
         "etl.sweeper.closed",

@@ -68,6 +68,18 @@ class MalformedCsvError(TerminalError):
     kind = "malformed_csv"
 
 
+class HeaderTooLargeError(TerminalError):
+    """The CSV header has more columns or bytes than any real catalog (a hostile or broken file)."""
+
+    kind = "header_too_large"
+
+
+class UnsupportedEncodingError(TerminalError):
+    """The object is not UTF-8 text (e.g. UTF-16 with a byte-order mark, or NULs in the header)."""
+
+    kind = "encoding"
+
+
 class SourceChangedError(TerminalError):
     """The source object's version differs from the one a job was planned against."""
 

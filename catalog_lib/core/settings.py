@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     apply_partitions: int = Field(
         default=4, ge=1, le=256, description="SKU-hash partitions of the apply phase."
     )
+    max_header_columns: int = Field(
+        default=1024,
+        ge=1,
+        description="A CSV header with more columns fails the job (`header_too_large`).",
+    )
+    max_header_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description="A CSV header longer than this (bytes, e.g. `1MiB`) fails the job "
+        "(`header_too_large`); the planner never buffers more of it.",
+    )
     task_retries: int = Field(
         default=3, ge=0, description="Retries of a chunk task after a transient error."
     )
@@ -160,12 +171,12 @@ class Settings(BaseSettings):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("chunk_size", mode="before")
+    @field_validator("chunk_size", "max_header_bytes", mode="before")
     @classmethod
     def _parse_chunk_size(cls, value: object) -> int:
         if isinstance(value, str | int):
             return parse_size(value)
-        raise ValueError("chunk_size must be a size such as 16MiB")
+        raise ValueError("must be a size such as 16MiB")
 
     def webhook_secrets(self) -> list[str]:
         """The active webhook secrets, newest (signing) first; empty when unset."""

@@ -82,6 +82,7 @@ def apply_partition(
             load_query("upsert_merged_items"), {"job_id": job_id, "source_version": source_version}
         ).fetchone()
         upserted = int(row["upserted"]) if row else 0
+        conn.execute(load_query("fill_older_weights"), {"source_version": source_version})
         failpoint("apply.in_tx")
         conn.execute(
             load_query("complete_ledger_row"),

@@ -187,11 +187,19 @@ def record_reconcile(
     *,
     verified_row_count: int,
     verified_at: datetime,
+    counter: str | None = None,
+    note: str | None = None,
 ) -> int:
     """Store the independent record count and return delta = verified − processed."""
     row = conn.execute(
         load_query("job_record_reconcile"),
-        {"n": verified_row_count, "at": verified_at, "id": job_id},
+        {
+            "n": verified_row_count,
+            "at": verified_at,
+            "counter": counter,
+            "note": note,
+            "id": job_id,
+        },
     ).fetchone()
     conn.commit()
     if row is None:
@@ -199,11 +207,34 @@ def record_reconcile(
     return int(row["reconcile_delta"])
 
 
+def record_unverified(
+    conn: psycopg.Connection[Any], job_id: uuid.UUID, *, why: str, at: datetime
+) -> None:
+    """Record that no independent count could be made: no count, no delta, `unverified: why`."""
+    row = conn.execute(
+        load_query("job_record_reconcile"),
+        {
+            "n": None,
+            "at": at,
+            "counter": None,
+            "note": f"unverified: {why}"[:MAX_ERROR_MESSAGE],
+            "id": job_id,
+        },
+    ).fetchone()
+    conn.commit()
+    if row is None:
+        raise LookupError(f"job {job_id} does not exist")
+
+
 def finalize_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
-    """running → completed, dropping the job's staged rows; False if the job was not running."""
+    """running → completed with the apply totals summed in, dropping the job's staged rows.
+
+    One transaction; False (and nothing changed) if the job was not running.
+    """
     with conn.transaction():
         row = conn.execute(load_query("job_finalize"), {"id": job_id}).fetchone()
         if row is not None:
+            conn.execute(load_query("aggregate_job_totals"), {"job_id": job_id})
             conn.execute(load_query("delete_staged_items"), {"job_id": job_id})
     return row is not None
 

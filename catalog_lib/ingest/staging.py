@@ -22,6 +22,7 @@ from catalog_lib.ingest.ledger import ChunkResult, chunk_result, is_completed, l
 from catalog_lib.models.jobs import EtlJobChunk, LedgerPhase
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
+from catalog_lib.rules.truncation import bound_document
 
 
 def without_empty_values(item: dict[str, Any]) -> dict[str, Any]:
@@ -85,8 +86,9 @@ def stage_chunk(
                         job_id,
                         spec.index,
                         bad.ordinal,
-                        to_json_text(bad.errors),
-                        to_json_text(bad.item),
+                        # Bounded: a hostile cell must not bloat the table (truncation.py).
+                        to_json_text(bound_document(bad.errors, default=_json_default)),
+                        to_json_text(bound_document(bad.item, default=_json_default)),
                     )
                 )
         failpoint("chunk.in_tx")

@@ -8,6 +8,15 @@ between steps (tasks may run in other threads or processes). The functions a ste
 (`jobs`, `ledger`, `staging`, `applying`) take that open `conn` and never open one.
 Connections raise error-tree exceptions themselves, so a step has no error translation of
 its own.
+
+Each step opens its own database connection from the runtime's URL (connections are never
+passed between steps: tasks may run in other threads or processes).
+
+Order: start, plan, chunks, aggregate, reconcile, apply, finalize. Everything that may fail a
+job on its own (the plan, a chunk, the ledger check, a transient error while counting) runs
+before apply, the first step that publishes; reconcile records a count mismatch or an
+uncountable file on the job instead of failing it; finalize sums the apply ledger into the job
+in the transaction that completes it.
 """
 
 from __future__ import annotations
@@ -23,17 +32,24 @@ from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import (
+    CatalogError,
     JobNotFoundError,
     JobNotRunnableError,
     LedgerIncompleteError,
     SourceChangedError,
+    TransientError,
 )
 from catalog_lib.ingest import jobs, ledger
 from catalog_lib.ingest.applying import ApplyResult, apply_partition
 from catalog_lib.ingest.ledger import ChunkResult, get_completed_chunk, record_failure
 from catalog_lib.ingest.staging import stage_chunk
 from catalog_lib.models.jobs import EtlJob, JobMode, LedgerPhase
-from catalog_lib.rules.chunking import ChunkSpec, plan_chunks
+from catalog_lib.rules.chunking import (
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_HEADER_COLUMNS,
+    ChunkSpec,
+    plan_chunks,
+)
 from catalog_lib.rules.rows import parse_chunk
 
 log = logging.getLogger(__name__)
@@ -48,6 +64,8 @@ class Runtime:
     provider: EmbeddingProvider
     chunk_size: int
     apply_partitions: int = 4
+    max_header_columns: int = DEFAULT_MAX_HEADER_COLUMNS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
 
 
 @dataclass(frozen=True)
@@ -75,13 +93,19 @@ class PlannedJob:
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    """The independent record count of the source against what the job processed."""
+    """The independent record count of the source against what the job processed.
+
+    ``expected`` and ``delta`` are None when no count could be made (``note`` says why);
+    ``counter`` names the implementation that counted (``duckdb`` or ``grammar``).
+    """
 
     job_id: uuid.UUID
-    expected: int
+    expected: int | None
     actual: int
-    delta: int
+    delta: int | None
     verified_at: datetime
+    counter: str | None = None
+    note: str | None = None
 
 
 def request_ingest(
@@ -167,6 +191,8 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
             rt.store.iter_bytes(version.uri, expected=version),
             size=version.size,
             chunk_size=chunk_size,
+            max_header_columns=rt.max_header_columns,
+            max_header_bytes=rt.max_header_bytes,
         )
         partitions = jobs.set_plan(
             conn,
@@ -284,15 +310,40 @@ def aggregate_job(
 
 
 def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
-    """Count the source's logical records with DuckDB and store the delta against the job."""
+    """Count the source's logical records independently and store the result on the job.
+
+    Runs before apply and never fails the job over the count: a delta is stored and logged as
+    `etl.reconcile.mismatch`; a file that cannot be counted (changed, gone, unreadable) is
+    stored as `unverified: why`, logged as `etl.reconcile.unverified`. Both make the audit raise
+    `reconcile_mismatch`. Only transient errors propagate (the task retries them).
+    """
     with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise JobNotFoundError("job does not exist", job_id=job_id)
-        counted = count_records(rt.store, _job_version(job))
+        processed = int(job.total_processed)
         verified_at = datetime.now(UTC)
+        try:
+            counted = count_records(rt.store, _job_version(job))
+        except TransientError:
+            raise
+        except CatalogError as exc:
+            why = f"{exc.kind}: {exc}"
+            jobs.record_unverified(conn, job_id, why=why, at=verified_at)
+            log.warning(
+                "reconcile could not count the source",
+                extra={"event": "etl.reconcile.unverified", "job_id": str(job_id), "why": why},
+            )
+            return ReconcileReport(
+                job_id, None, processed, None, verified_at, None, f"unverified: {why}"
+            )
         delta = jobs.record_reconcile(
-            conn, job_id, verified_row_count=counted.records, verified_at=verified_at
+            conn,
+            job_id,
+            verified_row_count=counted.records,
+            verified_at=verified_at,
+            counter=counted.method,
+            note=counted.note,
         )
     if delta != 0:
         log.warning(
@@ -302,19 +353,22 @@ def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
                 "job_id": str(job_id),
                 "delta": delta,
                 "expected": counted.records,
+                "counter": counted.method,
             },
         )
     return ReconcileReport(
         job_id=job_id,
         expected=counted.records,
-        actual=counted.records - delta,
+        actual=processed,
         delta=delta,
         verified_at=verified_at,
+        counter=counted.method,
+        note=counted.note,
     )
 
 
 def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
-    """running → completed (guarded); staged rows are dropped in the same transaction."""
+    """Move running → completed (guarded), summing apply totals in and dropping staged rows."""
     with connect(rt.database_url) as conn:
         return jobs.finalize_completed(conn, job_id)
 

@@ -95,6 +95,8 @@ class CatalogItem(SQLModel, table=True):
     )
     source_version: AwareDatetime = Field(sa_column=timestamptz(nullable=False))
     embedding: Embedding = Field(default=None, sa_column=sa.Column(Vector()))
+    # The version of the file that gave the stored weight (newest file with a weight wins).
+    weight_source_version: AwareDatetime | None = Field(default=None, sa_column=timestamptz())
 
 
 class CatalogItemEtlJob(SQLModel, table=True):

@@ -81,6 +81,9 @@ class EtlJob(SQLModel, table=True):
         sa.CheckConstraint(
             "total_processed = total_valid + total_invalid", name="etl_jobs_counters_consistent"
         ),
+        sa.CheckConstraint(
+            "reconcile_counter IN ('duckdb', 'grammar')", name="etl_jobs_reconcile_counter_check"
+        ),
         sa.Index("etl_jobs_supersedes_idx", "supersedes_job_id"),
         sa.Index("etl_jobs_flow_run_id_idx", "flow_run_id"),
         sa.Index("etl_jobs_scraper_revision_idx", "scraper_revision"),
@@ -153,6 +156,9 @@ class EtlJob(SQLModel, table=True):
             ),
         ),
     )
+    # Which counter produced verified_row_count, and why a fallback or no count (migration 0003).
+    reconcile_counter: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
+    reconcile_note: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
 
 
 class EtlJobChunk(SQLModel, table=True):

@@ -143,7 +143,12 @@ def _reconcile(
         )
     verified_at = datetime.now(UTC)
     delta = jobs.record_reconcile(
-        conn, job.id, verified_row_count=counted.records, verified_at=verified_at
+        conn,
+        job.id,
+        verified_row_count=counted.records,
+        verified_at=verified_at,
+        counter=counted.method,
+        note=counted.note,
     )
     actual = counted.records - delta
     message = f"expected {counted.records}, actual {actual}, delta {delta}"

@@ -87,6 +87,7 @@ def _stats_from_row(row: dict[str, Any]) -> SourceStats:
         last_processed=opt_int("last_processed"),
         last_invalid=opt_int("last_invalid"),
         last_reconcile_delta=opt_int("last_reconcile_delta"),
+        last_unverified=bool(row["last_unverified"]),
         previous_job_id=str(row["previous_job_id"]) if row["previous_job_id"] else None,
         previous_valid=opt_int("previous_valid"),
         previous_processed=opt_int("previous_processed"),
@@ -159,6 +160,7 @@ def _store_source(
             "previous_invalid": stats.previous_invalid,
             "previous_processed": stats.previous_processed,
             "last_reconcile_delta": stats.last_reconcile_delta,
+            "last_unverified": stats.last_unverified,
         },
     }
     snapshot = conn.execute(

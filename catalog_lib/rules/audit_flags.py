@@ -75,6 +75,7 @@ class SourceStats:
     last_processed: int | None = None
     last_invalid: int | None = None
     last_reconcile_delta: int | None = None
+    last_unverified: bool = False
     previous_job_id: str | None = None
     previous_valid: int | None = None
     previous_processed: int | None = None
@@ -148,7 +149,7 @@ def baseline_flags(stats: SourceStats, thresholds: AuditThresholds) -> list[Flag
     `row_drop` fires when the latest completed job has at least `row_drop_pct` % fewer valid
     rows than the previous one; `invalid_spike` when its invalid share is at least
     `invalid_spike_points` percentage points above the previous job's; `reconcile_mismatch`
-    when the latest job's reconcile delta is not 0.
+    when the latest job's reconcile delta is not 0 or its count is unverified (no value).
     """
     flags: list[Flag] = []
     if stats.last_valid is not None and stats.previous_valid:
@@ -168,6 +169,8 @@ def baseline_flags(stats: SourceStats, thresholds: AuditThresholds) -> list[Flag
     if stats.last_reconcile_delta:
         delta = stats.last_reconcile_delta
         flags.append(Flag(FlagCode.RECONCILE_MISMATCH, "reconcile_mismatch", Decimal(delta)))
+    elif stats.last_unverified:
+        flags.append(Flag(FlagCode.RECONCILE_MISMATCH, "reconcile_mismatch (unverified)"))
     return flags
 
 

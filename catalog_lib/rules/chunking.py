@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    EmptyObjectError,
+    HeaderTooLargeError,
+    MalformedCsvError,
+    SourceChangedError,
+    UnsupportedEncodingError,
+)
 
 UTF8_BOM = b"\xef\xbb\xbf"
 MIB = 1024 * 1024
+# No real catalog comes near these (the scrapers write ~30 columns, a few hundred bytes); they
+# bound the planner's header buffer and everything sized by the header downstream (the
+# parser's column map, DuckDB's declared columns) against hostile or broken files.
+DEFAULT_MAX_HEADER_COLUMNS = 1024
+DEFAULT_MAX_HEADER_BYTES = MIB
+# Byte-order marks of the UTF-16 and UTF-32 encodings, longest first (UTF-32 LE starts like
+# UTF-16 LE).
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32", "FF FE 00 00"),
+    (b"\x00\x00\xfe\xff", "UTF-32", "00 00 FE FF"),
+    (b"\xff\xfe", "UTF-16", "FF FE"),
+    (b"\xfe\xff", "UTF-16", "FE FF"),
+)
 
 _QUOTE = 0x22
 _LF = 0x0A
@@ -126,6 +147,8 @@ class _PlanBuilder:
 
     size: int
     chunk_size: int
+    max_header_columns: int = DEFAULT_MAX_HEADER_COLUMNS
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     scanner: _RecordScanner = field(default_factory=_RecordScanner)
     header_start: int = 0
     header_buf: bytearray = field(default_factory=bytearray)
@@ -148,6 +171,16 @@ class _PlanBuilder:
                     self._close_chunk(offset)
         if self.header is None:
             self.header_buf += block[max(0, self.header_start - pos) :]
+            self._check_header_bytes(len(self.header_buf))
+
+    def _check_header_bytes(self, length: int) -> None:
+        # Checked per block, so a header without an end never makes the buffer grow further.
+        if length > self.max_header_bytes:
+            raise HeaderTooLargeError(
+                "the CSV header is larger than the limit",
+                header_bytes_at_least=length,
+                limit_bytes=self.max_header_bytes,
+            )
 
     def _on_header_line(self, block: bytes, pos: int, rel: int, is_blank: bool) -> None:
         if is_blank:
@@ -160,7 +193,9 @@ class _PlanBuilder:
 
     def _start_data(self, data_start: int) -> None:
         # A record's trailing \r bytes are part of its terminator (csv treats \r\r\n as one).
-        self.header = bytes(self.header_buf).rstrip(b"\r")
+        header = bytes(self.header_buf).rstrip(b"\r")
+        check_header(header, max_columns=self.max_header_columns, max_bytes=self.max_header_bytes)
+        self.header = header
         self.header_buf = bytearray()
         self.data_start = data_start
         self.chunk_start = data_start
@@ -214,6 +249,56 @@ class _PlanBuilder:
         )
 
 
+def count_header_columns(header: bytes) -> int:
+    """Number of fields in a header record (quote-aware; a malformed header counts as parsed)."""
+    text = header.decode("utf-8", errors="replace")
+    if csv.field_size_limit() < len(text):
+        csv.field_size_limit(len(text))
+    try:
+        row = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return header.count(b",") + 1  # the parser rejects it later; bound it by its commas
+    return len(row)
+
+
+def check_header(header: bytes, *, max_columns: int, max_bytes: int) -> None:
+    """Refuse a header that is not UTF-8 text or is wider than any real catalog.
+
+    Raises:
+        UnsupportedEncodingError: the header holds NUL bytes (UTF-16/UTF-32 text).
+        HeaderTooLargeError: more than ``max_bytes`` bytes or ``max_columns`` columns.
+    """
+    if b"\x00" in header:
+        raise UnsupportedEncodingError(
+            "the CSV header contains NUL bytes: the file is UTF-16/UTF-32 or binary, "
+            "but catalog files must be UTF-8 text",
+            nul_bytes=header.count(b"\x00"),
+        )
+    if len(header) > max_bytes:
+        raise HeaderTooLargeError(
+            "the CSV header is larger than the limit",
+            header_bytes=len(header),
+            limit_bytes=max_bytes,
+        )
+    columns = count_header_columns(header)
+    if columns > max_columns:
+        raise HeaderTooLargeError(
+            "the CSV header has more columns than the limit",
+            columns=columns,
+            limit_columns=max_columns,
+        )
+
+
+def _check_encoding(first_block: bytes) -> None:
+    """Refuse a UTF-16 or UTF-32 byte-order mark before anything else is read."""
+    for mark, encoding, spelled in _WIDE_BOMS:
+        if first_block.startswith(mark):
+            raise UnsupportedEncodingError(
+                f"the object starts with a {encoding} byte-order mark; catalog files must be UTF-8",
+                bom=spelled,
+            )
+
+
 def _iter_nonempty(blocks: Iterable[bytes]) -> Iterator[bytes]:
     """Yield the stream's blocks, the first one holding at least as many bytes as a BOM."""
     head = bytearray()
@@ -229,7 +314,14 @@ def _iter_nonempty(blocks: Iterable[bytes]) -> Iterator[bytes]:
             yield block
 
 
-def plan_chunks(blocks: Iterable[bytes], *, size: int, chunk_size: int) -> ChunkPlan:
+def plan_chunks(
+    blocks: Iterable[bytes],
+    *,
+    size: int,
+    chunk_size: int,
+    max_header_columns: int = DEFAULT_MAX_HEADER_COLUMNS,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+) -> ChunkPlan:
     """Plan record-aligned chunks of about ``chunk_size`` bytes by streaming the object once.
 
     Args:
@@ -237,6 +329,9 @@ def plan_chunks(blocks: Iterable[bytes], *, size: int, chunk_size: int) -> Chunk
         size: the object's size from its HEAD.
         chunk_size: target chunk length in bytes; a chunk ends at the first record terminator
             at or after each grid offset ``data_start + k * chunk_size``.
+        max_header_columns: refuse a header with more columns.
+        max_header_bytes: refuse a header longer than this; checked while streaming, so an
+            endless first line is never buffered beyond it (plus one block).
 
     Returns:
         The header (without BOM and terminator) and chunks covering ``[data_start, size - 1]``.
@@ -245,6 +340,8 @@ def plan_chunks(blocks: Iterable[bytes], *, size: int, chunk_size: int) -> Chunk
         EmptyObjectError: ``size`` is 0.
         SourceChangedError: the streamed length differs from ``size``.
         MalformedCsvError: an unterminated quoted field, or no header record at all.
+        UnsupportedEncodingError: a UTF-16 byte-order mark, or NUL bytes in the header.
+        HeaderTooLargeError: the header exceeds ``max_header_columns`` or ``max_header_bytes``.
     """
     if size == 0:
         raise EmptyObjectError("source object is empty (0 bytes), not a CSV file", size=0)
@@ -252,7 +349,12 @@ def plan_chunks(blocks: Iterable[bytes], *, size: int, chunk_size: int) -> Chunk
         raise ValueError(f"object size must not be negative, got {size}")
     if chunk_size <= 0:
         raise ValueError(f"chunk_size must be a positive number of bytes, got {chunk_size}")
-    builder = _PlanBuilder(size=size, chunk_size=chunk_size)
+    builder = _PlanBuilder(
+        size=size,
+        chunk_size=chunk_size,
+        max_header_columns=max_header_columns,
+        max_header_bytes=max_header_bytes,
+    )
     has_bom = False
     pos = 0
     for index, block in enumerate(_iter_nonempty(blocks)):
@@ -263,6 +365,8 @@ def plan_chunks(blocks: Iterable[bytes], *, size: int, chunk_size: int) -> Chunk
                 read_at_least=pos + len(block),
             )
         body = block
+        if index == 0:
+            _check_encoding(block)
         if index == 0 and block.startswith(UTF8_BOM):
             has_bom = True
             body = block[len(UTF8_BOM) :]

@@ -140,7 +140,7 @@ def _map_text(row: Mapping[str, str | None], item: dict[str, Any]) -> None:
 def _map_numbers(row: Mapping[str, str | None], item: dict[str, Any]) -> None:
     """Price (Decimal, None when unreadable), weight in grams, rating and review count."""
     price = row.get("price")
-    if price:
+    if price and price.strip(JS_WHITESPACE):  # a whitespace-only cell is an empty one
         item["price"] = parse_price(price)
     weight = row.get("weight")
     if weight:

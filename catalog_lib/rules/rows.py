@@ -9,6 +9,7 @@ from catalog_lib.core.errors import MalformedCsvError
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.mapping import map_row
 from catalog_lib.rules.records import iter_records
+from catalog_lib.rules.text import scrub
 from catalog_lib.rules.validation import validate_item
 
 
@@ -48,10 +49,17 @@ def parse_chunk(body: bytes, *, header: bytes, spec: ChunkSpec) -> ParsedChunk:
     valid: list[ValidRow] = []
     invalid: list[InvalidRow] = []
     for ordinal, row in iter_records(body, header=header, first_record=spec.first_record):
-        item = map_row(row)
-        errors = validate_item(item)
+        raw = map_row(row)
+        errors = validate_item(raw)
+        # What is stored never holds a character PostgreSQL refuses (`text.scrub`). Both the
+        # raw and the scrubbed item are validated: a NUL in a SKU is an invalid character, and
+        # a name of only NULs is an empty name.
+        item = scrub(raw)
+        if item != raw:
+            seen = {(e.field, e.reason) for e in errors}
+            errors += [e for e in validate_item(item) if (e.field, e.reason) not in seen]
         if errors:
-            invalid.append(InvalidRow(ordinal, [e.to_json() for e in errors], item))
+            invalid.append(InvalidRow(ordinal, scrub([e.to_json() for e in errors]), item))
         else:
             valid.append(ValidRow(ordinal, item["sku"], item))
     parsed = ParsedChunk(valid, invalid)

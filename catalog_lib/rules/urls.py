@@ -1,8 +1,13 @@
-"""Product-URL safety checks: URL shape, scheme, private/loopback hosts and IDN homographs.
+"""Product-URL safety checks: URL shape, scheme, internal hosts and IDN homographs.
 
 The checks parse the host (no DNS lookup) instead of upstream's string-prefix match, so every
 IPv4 spelling a WHATWG URL parser accepts is decoded before the address ranges are tested, and
-look-alike hostnames such as ``10.example.com`` are not false positives.
+look-alike hostnames such as ``10.example.com`` are not false positives. Names are judged as
+well: names that only resolve inside a network (single labels, reserved private suffixes),
+wildcard-DNS services that map a name to any IP, and names embedding a blocked IPv4 address.
+Unicode hosts are converted to ASCII (UTS #46 / IDNA 2008) like a browser does; punycode labels
+must be valid and are rejected when they mix scripts or are written entirely in look-alikes of
+Latin letters. The rules are documented in docs/ingest.md (Validation).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import re
 import unicodedata
 from typing import Final
 from urllib.parse import unquote, urlsplit
+
+import idna
 
 INVALID_FORMAT: Final = "Product URL must be a valid URL format"
 SCHEME_TEMPLATE: Final = "Product URL scheme must be http: or https: (got {scheme})"
@@ -34,6 +41,36 @@ _IPV4_COMPAT: Final = ipaddress.IPv6Network("::/96")
 # property that needs no extra dependency.
 _CJK_WORDS: Final = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "BOPOMOFO", "IDEOGRAPHIC"})
 _WIDTH_WORDS: Final = frozenset({"FULLWIDTH", "HALFWIDTH"})
+# Suffixes that never name a public host: RFC 6761 `localhost`, mDNS `local`, ICANN's private-use
+# `internal` (cloud metadata such as `metadata.google.internal`), RFC 8375 `home.arpa`, the
+# `arpa` infrastructure zone, and the de-facto private `localdomain` / `lan` / `intranet`.
+_INTERNAL_SUFFIXES: Final = frozenset(
+    {"localhost", "local", "internal", "localdomain", "lan", "intranet", "home.arpa", "arpa"}
+)
+# Wildcard-DNS services: any name under them resolves to an address chosen by the name itself
+# (`127.0.0.1.nip.io`, `10-0-0-1.sslip.io`) or always to loopback (`localtest.me`, `lvh.me`).
+# A product page never lives there, so the whole zone is refused.
+WILDCARD_DNS_ZONES: Final = frozenset(
+    {
+        "nip.io",
+        "sslip.io",
+        "xip.io",
+        "nip.direct",
+        "traefik.me",
+        "localtest.me",
+        "lvh.me",
+        "vcap.me",
+        "fuf.me",
+        "lacolhost.com",
+        "localhost.direct",
+    }
+)
+_HAS_DIGIT_RE: Final = re.compile(r"[0-9]")
+_DECIMAL_LABEL_RE: Final = re.compile(r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")
+# Lowercase Cyrillic / Greek letters that render like Latin ones (Chromium's IDN spoof-checker
+# list for Cyrillic, plus the Greek equivalents): a label made only of these under a non-IDN
+# TLD is a whole-script homograph such as `аррӏе.com` (xn--80ak6aa92e.com).
+_LATIN_LOOKALIKES: Final = frozenset("аысԁеԍһіюјӏорԛѕԝхуъьҽпгѵѡ" + "αικνορτυχϲ")
 
 
 # The overwhelmingly common shape: http(s)://name.tld/..., ASCII letters/digits/hyphens only, no
@@ -54,9 +91,9 @@ def _parse_ipv4_part(part: str) -> int:
         return int(part[2:] or "0", 16)
     if _OCTAL_RE.fullmatch(part):
         return int(part, 8)
-    if _DECIMAL_RE.fullmatch(part):
+    if _DECIMAL_RE.fullmatch(part) and (part == "0" or not part.startswith("0")):
         return int(part)
-    raise _InvalidHostError("bad IPv4 part")
+    raise _InvalidHostError("bad IPv4 part")  # incl. `08`: a leading 0 means octal
 
 
 def _ends_in_number(labels: list[str]) -> bool:
@@ -129,26 +166,62 @@ def _is_blocked_ipv6(ip: ipaddress.IPv6Address) -> bool:
     )
 
 
+def _is_under(labels: list[str], zones: frozenset[str]) -> bool:
+    """True when the name is one of ``zones`` or under one (every zone has at most 2 labels)."""
+    return labels[-1] in zones or ".".join(labels[-2:]) in zones
+
+
+def _embeds_blocked_ipv4(labels: list[str]) -> bool:
+    """True when 4 decimal labels in a row, or 4 dash-separated numbers, spell a blocked IPv4."""
+    quads = [labels[i : i + 4] for i in range(len(labels) - 3)]
+    for label in labels:
+        if label.count("-") >= 3:
+            parts = label.split("-")
+            quads += [parts[i : i + 4] for i in range(len(parts) - 3)]
+    return any(
+        all(_DECIMAL_LABEL_RE.fullmatch(part) for part in quad)
+        and _is_blocked_ipv4(ipaddress.IPv4Address(".".join(quad)))
+        for quad in quads
+    )
+
+
+def is_internal_name(name: str) -> bool:
+    """True for a lowercased ASCII host name that cannot be a public web host.
+
+    A single label (`metadata`, `instance-data`, `ip6-localhost`: resolved through local search
+    domains or /etc/hosts), a reserved private suffix (`*.internal`, `*.local`,
+    `localhost.localdomain`, …), a wildcard-DNS zone (`*.nip.io`, `*.sslip.io`,
+    `localtest.me`, …), or a name that embeds a blocked IPv4 address (`127.0.0.1.example.com`,
+    `10-0-0-1.example.net`).
+    """
+    labels = name.rstrip(".").split(".")
+    if len(labels) < 2:
+        return True
+    if _is_under(labels, _INTERNAL_SUFFIXES) or _is_under(labels, WILDCARD_DNS_ZONES):
+        return True
+    return _HAS_DIGIT_RE.search(name) is not None and _embeds_blocked_ipv4(labels)
+
+
 def _is_blocked(host: str) -> bool:
     """Blocked-host test for a lowercased, bracket-free host; raises ``_InvalidHostError``."""
     # Trailing dots are resolver no-ops (`localhost.`, `127.0.0.1..`), so ignore them all.
     name = host.rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
     if ":" in name:
         try:
             return _is_blocked_ipv6(ipaddress.IPv6Address(name))
         except ValueError as exc:
             raise _InvalidHostError("bad IPv6 address") from exc
     ipv4 = parse_ipv4_host(name)
-    return ipv4 is not None and _is_blocked_ipv4(ipv4)
+    if ipv4 is not None:
+        return _is_blocked_ipv4(ipv4)
+    return is_internal_name(name)
 
 
 def is_blocked_host(host: str) -> bool:
     """True when a URL host names a private, loopback, link-local or otherwise internal address.
 
-    Accepts the host with or without IPv6 brackets, in any case. A numeric-looking host that is
-    not a valid address fails closed (True).
+    Accepts an ASCII host with or without IPv6 brackets, in any case; names are judged by
+    `is_internal_name`. A numeric-looking host that is not a valid address fails closed (True).
     """
     host = host.strip().lower()
     if host.startswith("[") and host.endswith("]"):
@@ -177,17 +250,97 @@ def _label_scripts(label: str) -> set[str]:
     return scripts
 
 
-def is_homograph_label(label: str) -> bool:
-    """True when a punycode (``xn--``) label decodes to letters from mixed scripts.
+def decode_alabel(label: str) -> str:
+    """The Unicode form of a punycode (``xn--``) label.
 
     Raises:
-        ValueError: the label is not valid punycode.
+        ValueError: not valid punycode, not a valid IDNA 2008 label, or a fake A-label that
+            decodes to plain ASCII (e.g. ``xn--`` alone).
     """
-    decoded = label[4:].encode("ascii").decode("punycode")
+    try:
+        decoded = idna.decode(label)
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValueError("invalid punycode label") from exc
+    if decoded.isascii():
+        raise ValueError("an xn-- label must encode non-ASCII characters")
+    return decoded
+
+
+def _is_whole_script_lookalike(decoded: str) -> bool:
+    """True when every letter of the label is a Cyrillic/Greek look-alike of a Latin letter."""
+    letters = [c for c in decoded if unicodedata.category(c).startswith("L")]
+    return bool(letters) and all(c in _LATIN_LOOKALIKES for c in letters)
+
+
+def is_homograph_label(label: str, *, tld_is_latin: bool = True) -> bool:
+    """True when a punycode label is a homograph of a Latin name.
+
+    Two rules (UTS #39 and Chromium's IDN display policy): the decoded label mixes scripts
+    (Latin with Cyrillic, …; CJK scripts may mix with Latin), or — under a TLD written in Latin
+    letters — every letter is a Cyrillic or Greek look-alike of a Latin letter (`аррӏе`).
+
+    Raises:
+        ValueError: the label is not valid punycode (see `decode_alabel`).
+    """
+    decoded = decode_alabel(label)
     scripts = _label_scripts(decoded)
     if "CJK" in scripts:
         scripts.discard("LATIN")
-    return len(scripts) > 1
+    if len(scripts) > 1:
+        return True
+    return tld_is_latin and _is_whole_script_lookalike(decoded)
+
+
+def _is_latin_tld(labels: list[str]) -> bool:
+    """True unless the last label is an IDN TLD written in a non-Latin script (`.рф`)."""
+    tld = labels[-1]
+    if not tld.startswith("xn--"):
+        return True
+    try:
+        scripts = _label_scripts(decode_alabel(tld))
+    except ValueError:
+        return True
+    return scripts <= {"LATIN"}
+
+
+def _has_invalid_alabel(host: str) -> bool:
+    """True when any ``xn--`` label of the host is not valid punycode (see `decode_alabel`)."""
+    for label in host.split("."):
+        if label[:4] == "xn--":
+            try:
+                decode_alabel(label)
+            except ValueError:
+                return True
+    return False
+
+
+def _homograph_reason(host: str) -> str | None:
+    """INVALID_FORMAT for a bad punycode label, NON_ASCII_HOST for a homograph, else None."""
+    labels = [label for label in host.rstrip(".").split(".") if label]
+    if not any(label.startswith("xn--") for label in labels):
+        return None
+    latin_tld = _is_latin_tld(labels)
+    try:
+        if any(is_homograph_label(x, tld_is_latin=latin_tld) for x in labels if x[:4] == "xn--"):
+            return NON_ASCII_HOST
+    except ValueError:
+        return INVALID_FORMAT
+    return None
+
+
+def to_ascii_host(host: str) -> str:
+    """Map a Unicode host to ASCII as a browser does (UTS #46, IDNA 2008): `münchen.de`.
+
+    Full-width letters and digits and ideographic full stops are mapped too, so `１２７。０。０。１`
+    becomes `127.0.0.1` before the address checks.
+
+    Raises:
+        ValueError: the host has code points IDNA 2008 forbids (e.g. emoji) or a bad label.
+    """
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").lower()
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValueError("host cannot be converted to ASCII") from exc
 
 
 def _split_host(url: str) -> tuple[str, str] | None:
@@ -214,6 +367,10 @@ def _split_host(url: str) -> tuple[str, str] | None:
     host = unquote(host, errors="strict").lower()
     if not host or _FORBIDDEN_HOST_RE.search(host):
         return None
+    if not host.isascii():
+        host = to_ascii_host(host)
+        if not host or _FORBIDDEN_HOST_RE.search(host):
+            return None
     return scheme, host
 
 
@@ -222,8 +379,8 @@ def check_url_host(url: str) -> str | None:
     plain = _PLAIN_URL_RE.fullmatch(url)
     if plain is not None:
         host = plain.group(1).lower()
-        if not host.endswith(".localhost") and "xn--" not in host:
-            return None
+        if "xn--" not in host:
+            return PRIVATE_HOST if is_internal_name(host) else None
     return _check_url_fully(url)
 
 
@@ -239,16 +396,11 @@ def _check_url_fully(url: str) -> str | None:
     if scheme not in ("http", "https"):
         return SCHEME_TEMPLATE.format(scheme=f"{scheme}:")
     bare = host[1:-1] if host.startswith("[") else host
+    if _has_invalid_alabel(bare):
+        return INVALID_FORMAT  # as a browser: bad punycode fails the URL before anything else
     try:
         if _is_blocked(bare):
             return PRIVATE_HOST
     except _InvalidHostError:
         return INVALID_FORMAT
-    if not bare.isascii():
-        return NON_ASCII_HOST
-    try:
-        if any(is_homograph_label(label) for label in bare.split(".") if label[:4] == "xn--"):
-            return NON_ASCII_HOST
-    except UnicodeError:
-        return INVALID_FORMAT
-    return None
+    return _homograph_reason(bare)

@@ -135,7 +135,12 @@ class WebhookService:
     def _plan(self, body: bytes) -> intake.Intake:
         try:
             data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except RecursionError as exc:
+            raise WebhookRejectionError(
+                422, "invalid_json", "the body is nested too deeply to be a request"
+            ) from exc
+        except ValueError as exc:
+            # JSONDecodeError, UnicodeDecodeError, and an integer over Python's 4,300-digit cap.
             raise WebhookRejectionError(422, "invalid_json", "the body is not valid JSON") from exc
         try:
             return intake.plan_intake(intake.parse_body(data), self.landing)

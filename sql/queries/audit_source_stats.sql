@@ -36,7 +36,7 @@ WITH attributed AS (
     GROUP BY a.source
 ), ranked_jobs AS (
     SELECT j.source, j.id, j.completed_at, j.total_processed, j.total_valid, j.total_invalid,
-        j.reconcile_delta,
+        j.reconcile_delta, coalesce(j.reconcile_note LIKE 'unverified:%%', false) AS unverified,
         row_number() OVER (
             PARTITION BY j.source ORDER BY j.completed_at DESC NULLS LAST, j.created_at DESC
         ) AS rank
@@ -50,6 +50,7 @@ WITH attributed AS (
         max(total_valid) FILTER (WHERE rank = 1) AS last_valid,
         max(total_invalid) FILTER (WHERE rank = 1) AS last_invalid,
         max(reconcile_delta) FILTER (WHERE rank = 1) AS last_reconcile_delta,
+        coalesce(bool_or(unverified) FILTER (WHERE rank = 1), false) AS last_unverified,
         max(id::text) FILTER (WHERE rank = 2)::uuid AS previous_job_id,
         max(total_processed) FILTER (WHERE rank = 2) AS previous_processed,
         max(total_valid) FILTER (WHERE rank = 2) AS previous_valid,
@@ -73,6 +74,7 @@ SELECT coalesce(i.source, j.source) AS source,
     j.last_job_id, j.last_completed_at,
     floor(extract(epoch FROM (now() - j.last_completed_at)) / 86400)::int AS days_stale,
     j.last_processed, j.last_valid, j.last_invalid, j.last_reconcile_delta,
+    coalesce(j.last_unverified, false) AS last_unverified,
     j.previous_job_id, j.previous_processed, j.previous_valid, j.previous_invalid
 FROM items i
 FULL JOIN jobs j ON j.source = i.source

@@ -1,19 +1,24 @@
 -- Upsert the merged partition, guarded by the source file's version: a row is never replaced
 -- with data from an older file; the same version re-applies (repairs are deterministic).
 -- Columns follow upstream: new values replace old ones, except that a missing weight keeps
--- the stored one and a missing vector keeps the stored vector and its text hash.
+-- the stored one and a missing vector keeps the stored vector and its text hash. The stored
+-- weight is the one of the NEWEST file that had a weight (`weight_source_version`); an older
+-- file fills a missing weight through `fill_older_weights`, so the order files are applied in
+-- never decides a weight.
 WITH upserted AS (
     INSERT INTO catalog_items AS c (
         name, product_url, sku, weight, weight_unit, description, categories, images, brand,
         model, rating_value, color, size, price, availability, seller, product_sku, material,
         currency, condition, review_count, variants, techs, links, reviews, qas, faqs,
-        embedding, embedding_text_hash, last_job_id, source_version, updated_at
+        embedding, embedding_text_hash, last_job_id, source_version, updated_at,
+        weight_source_version
     )
     SELECT r.name, r.product_url, m.sku, r.weight, r.weight_unit, r.description, r.categories,
         r.images, r.brand, r.model, r.rating_value, r.color, r.size, r.price, r.availability,
         r.seller, r.product_sku, r.material, r.currency, r.condition,
         coalesce(r.review_count, 0), r.variants, r.techs, r.links, r.reviews, r.qas, r.faqs,
-        v.embedding, v.text_hash, %(job_id)s, %(source_version)s, now()
+        v.embedding, v.text_hash, %(job_id)s, %(source_version)s, now(),
+        CASE WHEN r.weight > 0 THEN %(source_version)s::timestamptz END
     FROM _merged m
     CROSS JOIN LATERAL jsonb_populate_record(NULL::catalog_items, m.item) AS r
     LEFT JOIN _vectors v ON v.sku = m.sku
@@ -24,6 +29,8 @@ WITH upserted AS (
         weight = CASE WHEN EXCLUDED.weight > 0 THEN EXCLUDED.weight ELSE c.weight END,
         weight_unit = CASE WHEN EXCLUDED.weight > 0 THEN EXCLUDED.weight_unit
             ELSE c.weight_unit END,
+        weight_source_version = CASE WHEN EXCLUDED.weight > 0
+            THEN EXCLUDED.weight_source_version ELSE c.weight_source_version END,
         description = EXCLUDED.description,
         categories = EXCLUDED.categories,
         images = EXCLUDED.images,

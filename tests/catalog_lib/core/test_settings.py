@@ -170,3 +170,12 @@ def test_importing_does_not_read_settings(catalog_env: Path, module: str) -> Non
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ValidationError"
+
+
+def test_header_limits_have_defaults_and_accept_sizes(catalog_env: Path, monkeypatch) -> None:
+    defaults = Settings()
+    assert (defaults.max_header_columns, defaults.max_header_bytes) == (1024, 1024 * 1024)
+    monkeypatch.setenv("CATALOG_MAX_HEADER_BYTES", "2MiB")
+    monkeypatch.setenv("CATALOG_MAX_HEADER_COLUMNS", "4096")
+    settings = Settings()
+    assert (settings.max_header_columns, settings.max_header_bytes) == (4096, 2 * 1024 * 1024)

@@ -127,6 +127,11 @@ def test_reconcile_mismatch(delta: int, labels: list[str]) -> None:
     assert _labels(SourceStats(source="s", last_reconcile_delta=delta)) == labels
 
 
+def test_an_unverified_count_is_flagged_as_a_reconcile_mismatch() -> None:
+    stats = SourceStats(source="s", last_reconcile_delta=None, last_unverified=True)
+    assert _labels(stats) == ["reconcile_mismatch (unverified)"]
+
+
 def test_thresholds_are_returned_as_json() -> None:
     document = T.to_json()
     assert document["decimal_bug_price_threshold"] == 10

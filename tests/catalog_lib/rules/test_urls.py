@@ -66,7 +66,9 @@ ACCEPTED_URLS = [
     "https://[::ffff:8.8.8.8]/",
     "https://8.8.8.8/",
     "https://xn--bcher-kva.example/",
-    "http://xn--80ak6aa92e.com/",
+    "http://xn--d1acufc.xn--p1ai/",
+    "https://m\u00fcnchen.de/",
+    "https://b\u00fccher.example/",
     "https://xn--wgv71a119e.jp/",
     "https://shop.example.com/p/alpine-down-jacket?variant=blk-m",
     "HTTPS://Shop.Example.COM:443/x#frag",
@@ -125,7 +127,7 @@ def test_invalid_format(url: str) -> None:
     [
         pytest.param("https://xn--pypal-4ve.com/", id="latin-cyrillic-punycode"),
         pytest.param("https://p\u0430ypal.com/", id="raw-cyrillic-a"),
-        pytest.param("https://b\u00fccher.example/", id="raw-non-ascii"),
+        pytest.param("http://xn--80ak6aa92e.com/", id="all-cyrillic-lookalike"),
     ],
 )
 def test_homograph_guard(url: str) -> None:
@@ -137,7 +139,8 @@ def test_homograph_guard(url: str) -> None:
     [
         pytest.param("xn--pypal-4ve", True, id="latin+cyrillic"),
         pytest.param("xn--bcher-kva", False, id="latin-only"),
-        pytest.param("xn--80ak6aa92e", False, id="cyrillic-only"),
+        pytest.param("xn--80ak6aa92e", True, id="cyrillic-only-lookalikes"),
+        pytest.param("xn--d1acufc", False, id="cyrillic-with-non-lookalikes"),
         pytest.param("xn--wgv71a119e", False, id="japanese-kanji"),
         pytest.param("xn--mnchen-3ya", False, id="latin-with-umlaut"),
         pytest.param("xn--ppleabc-1fg", True, id="cyrillic-a+latin"),
