@@ -35,6 +35,7 @@ TABLES = {
     "audit_snapshots",
     "audit_flags",
     "maintenance_runs",
+    "webhook_deliveries",
 }
 
 
