@@ -266,7 +266,7 @@ class _Generator:
         step = (end - start) / max(1, job.chunks_total + 1)
         processed = _split(job.processed, done, self.rng)
         invalid = _split_bounded(job.invalid, processed, self.rng)
-        first_record = 0
+        first_record = logged = 0
         for index in range(job.chunks_total):
             begin = start + step * index
             byte_start = index * CHUNK_BYTES
@@ -309,8 +309,10 @@ class _Generator:
                 )
             )
             first_record += rows
-            if status == "completed" and bad:
-                self.rejected_rows(job, index, first_record - rows, bad, finished or begin)
+            if status == "completed" and bad and logged < self.spec.invalid_logs_per_job:
+                take = min(bad, self.spec.invalid_logs_per_job - logged)
+                self.rejected_rows(job, index, first_record - rows, bad, take, finished or begin)
+                logged += take
         if job.status == "completed":
             parts = _split(job.items_upserted, APPLY_PARTITIONS, self.rng)
             for index, upserted in enumerate(parts):
@@ -337,12 +339,15 @@ class _Generator:
                     )
                 )
 
-    def rejected_rows(self, job: _Job, chunk: int, first: int, count: int, at: datetime) -> None:
-        for n in range(min(count, self.spec.invalid_logs_per_job)):
+    def rejected_rows(
+        self, job: _Job, chunk: int, first: int, count: int, take: int, at: datetime
+    ) -> None:
+        """`take` of a chunk's `count` rejected rows, spread over the chunk's ordinals."""
+        for n in range(take):
             main = self.reason_of[job.source]
             pick = main if self.rng.random() < 0.7 else self.rng.randrange(len(REASONS))
             field_name, reason = REASONS[pick]
-            ordinal = first + n * max(1, count // max(1, self.spec.invalid_logs_per_job))
+            ordinal = first + n * max(1, count // take)
             sku = f"{job.source[:3].upper()}-{self.rng.randrange(10**6):06d}"
             item: dict[str, Any] = {
                 "name": f"Trail item {ordinal}",
