@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import streamlit as st
@@ -43,7 +44,6 @@ JOBS_PAGE_PATH = "jobs"
 # How long a dialog waits for the flow run to record its action before saying "pending".
 RECORD_WAIT_S = float(os.environ.get("CATALOG_CONSOLE_RECORD_WAIT_S", "30"))
 HEALTH_TTL_S = 10
-_LAST = "console_last_action"
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,31 @@ def _fail(exc: Exception) -> None:
     st.error(f"**Cannot do this now.** {message}", icon="⛔")
 
 
-def _token(scope: str) -> str:
-    """A fresh request token each time a dialog is opened from its button."""
-    token = uuid.uuid4().hex
-    st.session_state[f"action_token_{scope}"] = token
-    return token
+_DIALOG = "console_dialog"
+
+
+def _open(scope: str, **extra: Any) -> None:
+    """Remember that this scope's dialog is open, with a fresh request token.
+
+    The dialog stays open across full reruns (a widget in it, the live outcome) until the
+    operator dismisses or closes it.
+    """
+    st.session_state[_DIALOG] = {"scope": scope, "token": uuid.uuid4().hex, **extra}
+
+
+def _opened(scope: str) -> dict[str, Any] | None:
+    state: dict[str, Any] | None = st.session_state.get(_DIALOG)
+    return state if state is not None and state.get("scope") == scope else None
+
+
+def _close() -> None:
+    st.session_state.pop(_DIALOG, None)
+
+
+def _close_button(token: str) -> None:
+    if st.button("Close", key=f"close_{token}"):
+        _close()
+        st.rerun()
 
 
 # --------------------------------------------------------------------------- one job
@@ -141,8 +161,11 @@ def job_actions(job: JobLike, operator: Operator | None) -> None:
     columns = st.columns(len(kinds))
     for column, kind in zip(columns, kinds, strict=True):
         if column.button(KINDS[kind].verb, key=f"action_{kind}_{target.id}"):
-            token = _token(f"{kind}_{target.id}")
-            _JOB_DIALOGS[kind](target, operator, token)
+            _open(f"{kind}_{target.id}")
+    for kind in kinds:
+        state = _opened(f"{kind}_{target.id}")
+        if state is not None:
+            _JOB_DIALOGS[kind](target, operator, state["token"])
     _last_outcome(str(target.id))
 
 
@@ -155,12 +178,12 @@ def _job_dialog(kind: str, target: JobTarget, operator: Operator, token: str) ->
     )
     st.caption(f"Object: `{target.object_key}`")
     st.markdown(RETRY_CANCELLED if via_ingest else spec.explains)
-    done = st.session_state.get(f"action_done_{token}")
+    if st.session_state.get(f"action_done_{token}"):
+        _last_outcome(str(target.id))
+        _close_button(token)
+        return
     try:
         be = backend()
-        if done is not None:
-            _render_done(be, done)
-            return
         deployment = INGEST if via_ingest else ACTION_DEPLOYMENTS[kind]
         blocked = _deployment_problem(be, deployment)
         check = be.check_source(target)
@@ -181,26 +204,29 @@ def _job_dialog(kind: str, target: JobTarget, operator: Operator, token: str) ->
         type="primary",
         disabled=bool(blocked) or not reason.strip(),
     )
-    if not confirm:
+    if not confirm or blocked or not reason.strip():
         return
     try:
         with st.spinner("Starting the flow run…"):
             if via_ingest:
-                outcome: Any = be.retry_cancelled(
-                    target, actor=operator.actor, reason=reason, token=token, force=force
+                started = be.retry_cancelled(
+                    target, actor=operator.actor, reason=reason, force=force
                 )
+                tracked = Tracked.of_ingest("retry", target.id, started)
             else:
-                outcome = be.start_action(
+                submitted = be.start_action(
                     kind, target.id, actor=operator.actor, reason=reason, force=force, token=token
                 )
+                tracked = Tracked.of_submitted(submitted)
     except SourceChangedError as exc:
         st.error(f"**Refused.** {exc.message}", icon="⛔")
         return
     except CatalogError as exc:
         _fail(exc)
         return
-    st.session_state[f"action_done_{token}"] = outcome
-    _render_done(be, outcome, scope=str(target.id))
+    st.session_state[f"action_done_{token}"] = True
+    _wait_and_show(be, str(target.id), [tracked])
+    _close_button(token)
 
 
 def _deployment_problem(be: Backend, deployment: str) -> str | None:
@@ -248,75 +274,173 @@ def _number(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def _render_done(be: Backend, outcome: Any, *, scope: str | None = None) -> None:
-    if isinstance(outcome, Submitted):
-        _render_submitted(be, outcome, scope=scope)
-    elif isinstance(outcome, IngestStarted):
-        _render_ingest(be, outcome, scope=scope)
+FINAL_STATUSES = ("completed", "failed", "cancelled")
+VERBS = {"retry": "Retry", "repair": "Repair", "reconcile": "Reconcile", "ingest": "Ingest"}
+LIVE_EVERY = timedelta(seconds=3)
 
 
-def _render_submitted(be: Backend, submitted: Submitted, *, scope: str | None) -> None:
-    run = submitted.run
-    again = "" if run.created else " (already submitted: the same run)"
-    st.markdown(f"Started {_run_link(be, run.id)} of `{submitted.deployment}`{again}.")
-    row = st.session_state.get(f"action_row_{run.id}")
-    if row is None:
-        with st.spinner("Waiting for the flow run to record the action…"):
-            row = be.wait_recorded(submitted, timeout_s=RECORD_WAIT_S)
-        if row is not None:
-            st.session_state[f"action_row_{run.id}"] = row
-    if row is None:
-        state = _safe_state(be, run.id, submitted.deployment)
-        summary = (
-            f"{KINDS[submitted.kind].verb}: {_run_link(be, run.id)} is {state or 'scheduled'}; "
-            "the outcome will appear in the job's operator actions."
+@dataclass
+class Tracked:
+    """One started action the session follows until its outcome is final."""
+
+    kind: str
+    job_id: uuid.UUID  # the target job (for an ingest: the job it created)
+    run_id: uuid.UUID | None
+    deployment: str
+    created: bool = True
+    submitted: Submitted | None = None
+    row: dict[str, Any] | None = None  # the operator action the flow recorded
+    new_job_id: uuid.UUID | None = None
+    action_id: int | None = None
+    refused: str | None = None  # why it did not start (decided by the console)
+
+    @classmethod
+    def of_submitted(cls, submitted: Submitted) -> Tracked:
+        """Follow an action flow run."""
+        return cls(
+            kind=submitted.kind,
+            job_id=submitted.job_id,
+            run_id=submitted.run.id,
+            deployment=submitted.deployment,
+            created=submitted.run.created,
+            submitted=submitted,
         )
-        st.info(summary, icon="⏳")
-    else:
-        summary = _render_row(be, submitted.kind, row, run.id)
-    if scope is not None:
-        st.session_state[_LAST] = {"scope": scope, "summary": summary}
 
-
-def _render_row(be: Backend, kind: str, row: dict[str, Any], run_id: uuid.UUID) -> str:
-    verb = KINDS[kind].verb
-    outcome, code, message = row["outcome"], row.get("code"), row.get("message") or ""
-    new_job = row.get("result_job_id")
-    if outcome == "refused":
-        summary = f"{verb} refused ({code}): {message}"
-        st.error(f"**Refused** ({code}): {message}", icon="⛔")
-    elif outcome == "failed":
-        summary = f"{verb} failed ({code}): {message}"
-        st.error(f"**Failed** ({code}): {message}", icon="⛔")
-    else:
-        links = [_run_link(be, run_id)]
-        if new_job is not None:
-            links.insert(0, f"new job {job_link(new_job)}")
-        summary = f"{verb} {outcome}: {message} — " + ", ".join(links)
-        st.success(summary, icon="✅")
-    st.caption(f"Recorded as operator action #{row['id']} by {row['actor']}.")
-    return summary
-
-
-def _render_ingest(be: Backend, started: IngestStarted, *, scope: str | None) -> None:
-    if started.run is None:
-        summary = (
-            f"Refused: the object is already ingested or being ingested by job "
-            f"{job_link(started.duplicate_of or started.job_id)} ({started.status})."
+    @classmethod
+    def of_ingest(cls, kind: str, target: uuid.UUID, started: IngestStarted) -> Tracked:
+        """Follow an ingest the console triggered itself."""
+        return cls(
+            kind=kind,
+            job_id=target,
+            run_id=started.run.id if started.run else None,
+            deployment=INGEST,
+            created=bool(started.run and started.run.created),
+            new_job_id=started.job_id if started.duplicate_of is None else None,
+            action_id=started.action_id,
+            refused=None
+            if started.duplicate_of is None
+            else f"the object is already ingested or being ingested by job "
+            f"{job_link(started.duplicate_of)} ({started.status})",
         )
-        st.error(summary, icon="⛔")
-    else:
-        summary = (
-            f"Job {job_link(started.job_id)} created and {_run_link(be, started.run.id)} of "
-            f"`{INGEST}` started."
+
+
+@dataclass(frozen=True)
+class _View:
+    level: str  # success | info | warning | error
+    text: str
+    caption: str | None
+    final: bool
+
+
+def _view(be: Backend, t: Tracked) -> _View:
+    """Where one tracked action stands now (re-reads its action row and new job)."""
+    verb = VERBS.get(t.kind, t.kind)
+    if t.refused is not None:
+        caption = f"Recorded as operator action #{t.action_id}." if t.action_id else None
+        return _View(
+            "error", f"**{verb} refused** for job {job_link(t.job_id)}: {t.refused}", caption, True
         )
-        st.success(summary, icon="✅")
-    st.caption(f"Recorded as operator action #{started.action_id}.")
-    if scope is not None:
-        st.session_state[_LAST] = {"scope": scope, "summary": summary}
+    run = _run_link(be, t.run_id)
+    if t.submitted is not None and (t.row is None or t.row["outcome"] == "started"):
+        t.row = be.recorded(t.submitted) or t.row
+    row = t.row
+    if row is not None and row.get("result_job_id") is not None:
+        t.new_job_id = row["result_job_id"]
+    if t.submitted is not None and row is None:
+        state = _safe_state(be, t.run_id, t.deployment) if t.run_id else None
+        return _View(
+            "info",
+            f"⏳ **{verb}** of job {job_link(t.job_id)}: {run} is {state or 'scheduled'}; "
+            "waiting for it to record the action.",
+            None,
+            False,
+        )
+    caption = None
+    if row is not None:
+        caption = f"Recorded as operator action #{row['id']} by {row['actor']}."
+    elif t.action_id is not None:
+        caption = f"Recorded as operator action #{t.action_id}."
+    if row is not None and row["outcome"] in ("refused", "failed"):
+        return _View(
+            "error",
+            f"**{verb} {row['outcome']}** ({row.get('code')}): {row.get('message')} · {run}",
+            caption,
+            True,
+        )
+    if t.new_job_id is None:
+        message = row.get("message") if row else None
+        final = row is not None and row["outcome"] == "succeeded"
+        return _View(
+            "success" if final else "info",
+            f"**{verb}** of job {job_link(t.job_id)}: {message or 'running'} · {run}",
+            caption,
+            final,
+        )
+    job = be.job(t.new_job_id)
+    status = str(job["status"]) if job else "unknown"
+    final = status in FINAL_STATUSES or (row is not None and row["outcome"] == "succeeded")
+    level = "success" if status == "completed" else "error" if final else "info"
+    source = "" if t.kind == "ingest" else f" of job {job_link(t.job_id)}"
+    return _View(
+        level,
+        f"**{verb}**{source}: new job {job_link(t.new_job_id)} is **{status}** · {run}",
+        caption,
+        final,
+    )
 
 
-def _safe_state(be: Backend, run_id: uuid.UUID, deployment: str) -> str | None:
+def _show(view: _View) -> None:
+    box = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+    box[view.level](view.text)
+    if view.caption:
+        st.caption(view.caption)
+
+
+def _tracked_key(scope: str) -> str:
+    return f"console_tracked_{scope}"
+
+
+def _track(scope: str, items: list[Tracked]) -> None:
+    st.session_state[_tracked_key(scope)] = items
+
+
+def _last_outcome(scope: str) -> None:
+    """The outcome of this scope's latest action; refreshed every few seconds until final."""
+    items: list[Tracked] | None = st.session_state.get(_tracked_key(scope))
+    if not items:
+        return
+    try:
+        be = backend()
+        views = [_view(be, t) for t in items]
+    except CatalogError as exc:
+        _fail(exc)
+        return
+    if all(v.final for v in views):
+        for view in views:
+            _show(view)
+        return
+    _live_outcome(scope)
+
+
+@st.fragment(run_every=LIVE_EVERY)
+def _live_outcome(scope: str) -> None:
+    items: list[Tracked] = st.session_state.get(_tracked_key(scope)) or []
+    try:
+        be = backend()
+        views = [_view(be, t) for t in items]
+    except CatalogError as exc:
+        _fail(exc)
+        return
+    for view in views:
+        _show(view)
+    if views and all(v.final for v in views):
+        # Stop polling: a full rerun renders the final outcome without this fragment.
+        st.rerun()
+
+
+def _safe_state(be: Backend, run_id: uuid.UUID | None, deployment: str) -> str | None:
+    if run_id is None:
+        return None
     try:
         state = be.run_state(run_id, deployment)
     except CatalogError:
@@ -324,14 +448,22 @@ def _safe_state(be: Backend, run_id: uuid.UUID, deployment: str) -> str | None:
     return state.lower() if state else None
 
 
-def _last_outcome(scope: str) -> None:
-    last = st.session_state.get(_LAST)
-    if last is not None and last.get("scope") == scope:
-        st.caption(f"Last action: {last['summary']}")
+def _wait_and_show(be: Backend, scope: str, items: list[Tracked]) -> None:
+    """Right after submitting: wait a little for the flows to record, then show the outcome."""
+    _track(scope, items)
+    with st.spinner("Waiting for the flow run to record the action…"):
+        for t in items:
+            if t.submitted is not None:
+                t.row = be.wait_recorded(t.submitted, timeout_s=RECORD_WAIT_S / len(items))
+    for t in items:
+        if t.run_id is not None:
+            again = "" if t.created else " (already submitted: the same run)"
+            st.markdown(f"Started {_run_link(be, t.run_id)} of `{t.deployment}`{again}.")
+    _last_outcome(scope)
 
 
 def _make_job_dialog(kind: str) -> Callable[[JobTarget, Operator, str], None]:
-    @st.dialog(f"{KINDS[kind].verb} job", width="large")
+    @st.dialog(f"{KINDS[kind].verb} job", width="large", on_dismiss=_close)
     def show(target: JobTarget, operator: Operator, token: str) -> None:
         _job_dialog(kind, target, operator, token)
 
@@ -351,18 +483,22 @@ def bulk_retry(job_ids: Sequence[uuid.UUID], operator: Operator | None) -> None:
     ids = [uuid.UUID(str(job_id)) for job_id in job_ids]
     label = f"Retry {len(ids)} selected" if ids else "Retry selected"
     if st.button(label, key="action_bulk_retry", disabled=not ids):
-        _bulk_dialog(ids, operator, _token("bulk"))
+        _open("bulk", job_ids=[str(job_id) for job_id in ids])
+    state = _opened("bulk")
+    if state is not None:
+        chosen = [uuid.UUID(job_id) for job_id in state["job_ids"]]
+        _bulk_dialog(chosen, operator, state["token"])
     _last_outcome("bulk")
 
 
-@st.dialog("Retry selected jobs", width="large")
+@st.dialog("Retry selected jobs", width="large", on_dismiss=_close)
 def _bulk_dialog(job_ids: list[uuid.UUID], operator: Operator, token: str) -> None:
     st.markdown(KINDS["retry"].explains)
     try:
         be = backend()
-        done = st.session_state.get(f"action_done_{token}")
-        if done is not None:
-            _render_bulk(be, done)
+        if st.session_state.get(f"action_done_{token}"):
+            _last_outcome("bulk")
+            _close_button(token)
             return
         blocked = _deployment_problem(be, ACTION_DEPLOYMENTS["retry"])
         rows = _bulk_rows(be, job_ids)
@@ -396,26 +532,32 @@ def _bulk_dialog(job_ids: list[uuid.UUID], operator: Operator, token: str) -> No
         type="primary",
         disabled=bool(blocked) or not eligible or not reason.strip(),
     )
-    if not confirm:
+    if not confirm or blocked or not eligible or not reason.strip():
         return
-    submitted: list[Submitted | str] = []
+    changed_ids = {row["target"].id for row in changed}
+    tracked: list[Tracked] = []
     with st.spinner("Starting the flow runs…"):
         for target in eligible:
             try:
-                submitted.append(
-                    be.start_action(
-                        "retry",
-                        target.id,
-                        actor=operator.actor,
-                        reason=reason,
-                        force=force and target.id in {r["target"].id for r in changed},
-                        token=token,
-                    )
+                submitted = be.start_action(
+                    "retry",
+                    target.id,
+                    actor=operator.actor,
+                    reason=reason,
+                    force=force and target.id in changed_ids,
+                    token=token,
                 )
             except CatalogError as exc:
-                submitted.append(f"{target.id}: {exc.message}")
-    st.session_state[f"action_done_{token}"] = submitted
-    _render_bulk(be, submitted)
+                tracked.append(
+                    Tracked(
+                        "retry", target.id, None, ACTION_DEPLOYMENTS["retry"], refused=exc.message
+                    )
+                )
+            else:
+                tracked.append(Tracked.of_submitted(submitted))
+    st.session_state[f"action_done_{token}"] = True
+    _wait_and_show(be, "bulk", tracked)
+    _close_button(token)
 
 
 def _bulk_rows(be: Backend, job_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
@@ -446,28 +588,6 @@ def _bulk_rows(be: Backend, job_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     return rows
 
 
-def _render_bulk(be: Backend, submitted: list[Submitted | str]) -> None:
-    started = [s for s in submitted if isinstance(s, Submitted)]
-    errors = [s for s in submitted if isinstance(s, str)]
-    lines = []
-    with st.spinner("Waiting for the flow runs to record their actions…"):
-        for item in started:
-            row = be.wait_recorded(item, timeout_s=RECORD_WAIT_S / max(1, len(started)))
-            outcome = row["outcome"] if row else "pending"
-            new_job = row.get("result_job_id") if row else None
-            lines.append(
-                f"- job {job_link(item.job_id)}: {outcome}"
-                + (f" → new job {job_link(new_job)}" if new_job else "")
-                + f" · {_run_link(be, item.run.id)}"
-                + (f" · {row['code']}: {row['message']}" if row and row.get("code") else "")
-            )
-    lines.extend(f"- ⛔ {error}" for error in errors)
-    summary = f"Bulk retry: {len(started)} run(s) started, {len(errors)} could not start."
-    (st.success if not errors else st.warning)(summary)
-    st.markdown("\n".join(lines))
-    st.session_state[_LAST] = {"scope": "bulk", "summary": summary}
-
-
 # --------------------------------------------------------------------------- ingest
 
 
@@ -477,18 +597,21 @@ def ingest_action(source: str, object_key: str, operator: Operator | None) -> No
         return
     scope = f"ingest_{source}_{object_key}"
     if st.button("Ingest", key=f"action_{scope}"):
-        _ingest_dialog(source, object_key, operator, _token(scope))
+        _open(scope)
+    state = _opened(scope)
+    if state is not None:
+        _ingest_dialog(source, object_key, operator, state["token"])
     _last_outcome(scope)
 
 
-@st.dialog("Ingest object", width="large")
+@st.dialog("Ingest object", width="large", on_dismiss=_close)
 def _ingest_dialog(source: str, object_key: str, operator: Operator, token: str) -> None:
     st.markdown(f"Ingest `{object_key}` for source **{source}** as a new job (`{INGEST}`).")
     try:
         be = backend()
-        done = st.session_state.get(f"action_done_{token}")
-        if done is not None:
-            _render_ingest(be, done, scope=None)
+        if st.session_state.get(f"action_done_{token}"):
+            _last_outcome(f"ingest_{source}_{object_key}")
+            _close_button(token)
             return
         blocked = _deployment_problem(be, INGEST)
         live = be.head(object_key)
@@ -512,7 +635,7 @@ def _ingest_dialog(source: str, object_key: str, operator: Operator, token: str)
         type="primary",
         disabled=bool(blocked) or not reason.strip() or not revision.strip(),
     )
-    if not confirm or live is None:
+    if not confirm or blocked or live is None or not reason.strip():
         return
     try:
         with st.spinner("Creating the job and its flow run…"):
@@ -521,7 +644,6 @@ def _ingest_dialog(source: str, object_key: str, operator: Operator, token: str)
                 object_key=object_key,
                 actor=operator.actor,
                 reason=reason,
-                token=token,
                 scraper_revision=revision.strip(),
                 expected=(live.etag, live.size),
             )
@@ -531,8 +653,12 @@ def _ingest_dialog(source: str, object_key: str, operator: Operator, token: str)
     except CatalogError as exc:
         _fail(exc)
         return
-    st.session_state[f"action_done_{token}"] = started
-    _render_ingest(be, started, scope=f"ingest_{source}_{object_key}")
+    st.session_state[f"action_done_{token}"] = True
+    target = started.duplicate_of or started.job_id
+    _wait_and_show(
+        be, f"ingest_{source}_{object_key}", [Tracked.of_ingest("ingest", target, started)]
+    )
+    _close_button(token)
 
 
 # --------------------------------------------------------------------------- audit flags
@@ -544,13 +670,18 @@ def flag_actions(flag_id: int, operator: Operator | None) -> None:
         return
     left, right = st.columns(2)
     if left.button("Acknowledge", key=f"action_ack_{flag_id}"):
-        _flag_dialog(flag_id, operator, _token(f"ack_{flag_id}"), mute=False)
+        _open(f"flag_{flag_id}", mute=False)
     if right.button("Mute…", key=f"action_mute_{flag_id}"):
-        _flag_dialog(flag_id, operator, _token(f"mute_{flag_id}"), mute=True)
-    _last_outcome(f"flag_{flag_id}")
+        _open(f"flag_{flag_id}", mute=True)
+    state = _opened(f"flag_{flag_id}")
+    if state is not None:
+        _flag_dialog(flag_id, operator, state["token"], mute=bool(state["mute"]))
+    summary = st.session_state.get(f"console_flag_{flag_id}")
+    if summary:
+        st.caption(f"Last action: {summary}")
 
 
-@st.dialog("Audit flag", width="large")
+@st.dialog("Audit flag", width="large", on_dismiss=_close)
 def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) -> None:
     verb = "Mute" if mute else "Acknowledge"
     st.markdown(
@@ -564,6 +695,7 @@ def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) ->
     done = st.session_state.get(f"action_done_{token}")
     if done is not None:
         st.success(done, icon="✅")
+        _close_button(token)
         return
     days = st.number_input("Mute for days", 1, 365, 7, key=f"days_{token}") if mute else None
     reason = st.text_area("Reason (required)", key=f"reason_{token}", max_chars=500)
@@ -592,8 +724,9 @@ def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) ->
         f"(operator action #{change.action_id})."
     )
     st.session_state[f"action_done_{token}"] = summary
-    st.session_state[_LAST] = {"scope": f"flag_{flag_id}", "summary": summary}
+    st.session_state[f"console_flag_{flag_id}"] = summary
     st.success(summary, icon="✅")
+    _close_button(token)
 
 
 # --------------------------------------------------------------------------- banner

@@ -24,6 +24,7 @@ from catalog_lib.adapters.prefect_rest import (
     DeploymentRunner,
     FlowRunRef,
     action_key,
+    idempotency_key,
 )
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion, StorageConfig
 from catalog_lib.core.errors import ConfigurationError, ObjectNotFoundError, SourceChangedError
@@ -308,7 +309,6 @@ class Backend:
         object_key: str,
         actor: str,
         reason: str,
-        token: str,
         scraper_revision: str = DEFAULT_SCRAPER_REVISION,
         action: str = "ingest",
         target_job_id: uuid.UUID | None = None,
@@ -351,24 +351,27 @@ class Backend:
             result = jobs.trigger_ingest(conn, request)
         run: FlowRunRef | None = None
         if result.status == jobs.JobStatus.PENDING:
+            # One run per job whoever triggers it (the webhook uses the same key): a pending
+            # duplicate whose first run was never created gets it now, never a second one.
             run = self.runner(INGEST).create_run(
                 parameters={"job_id": str(result.job_id), "label": PurePosixPath(live.uri).name},
-                key=action_key(INGEST, result.job_id, token),
+                key=idempotency_key(INGEST, result.job_id),
             )
+        duplicate = (
+            f"the object is already ingested or being ingested by job {result.duplicate_of} "
+            f"({result.status})"
+            if result.duplicate_of is not None
+            else None
+        )
         action_id = self._record(
             action,
             actor,
             reason,
             target_job_id or result.job_id,
-            result.job_id,
+            None if duplicate else result.job_id,
             run.id if run else None,
             parameters,
-            refused=(
-                f"the object is already ingested or being ingested by job {result.duplicate_of} "
-                f"({result.status})"
-                if result.duplicate_of is not None and run is None
-                else None
-            ),
+            refused=duplicate,
         )
         return IngestStarted(
             job_id=result.job_id,
@@ -379,7 +382,7 @@ class Backend:
         )
 
     def retry_cancelled(
-        self, job: JobTarget, *, actor: str, reason: str, token: str, force: bool
+        self, job: JobTarget, *, actor: str, reason: str, force: bool
     ) -> IngestStarted:
         """Retry a cancelled job: ingest its object again (a new job superseding it)."""
         if job.status != "cancelled":
@@ -394,7 +397,6 @@ class Backend:
             object_key=job.object_key,
             actor=actor,
             reason=reason,
-            token=token,
             scraper_revision=revision,
             action="retry",
             target_job_id=job.id,

@@ -1,4 +1,7 @@
-"""Flow fixtures: one Prefect test server per session, settings pointed at the test database."""
+"""Prefect fixtures (a plugin of the root conftest, so flow and console tests share one server).
+
+One Prefect test server per session; settings pointed at the test database.
+"""
 
 from __future__ import annotations
 
