@@ -20,6 +20,8 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A session-scoped Prefect test server; results persist to a session temp folder."""
     storage = tmp_path_factory.mktemp("prefect-results")
     os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(storage)
+    # Loopback only: the test server must not try to send telemetry.
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
