@@ -21,7 +21,7 @@ ANY = "any"
 BUT_COMPLETED = "everything but completed"
 STATE_CHOICES = [ANY, BUT_COMPLETED, *overview.JOB_STATES]
 CREATED_CHOICES = {
-    "in the sidebar window": None,
+    "sidebar window": None,
     "last hour": timedelta(hours=1),
     "last 24 hours": timedelta(hours=24),
     "last 7 days": timedelta(days=7),
@@ -80,12 +80,12 @@ def job_list() -> None:
     if first.total == 0:
         st.info("No job matches these filters — widen the time range or clear a filter.")
         return
-    page_no = st.number_input(
+    pager, _ = st.columns([1, 4])
+    page_no = pager.number_input(
         f"Page (of {first.pages})", min_value=1, max_value=first.pages, value=1, key="jobs_page"
     )
-    page = (
-        first if page_no == 1 else queries.find_jobs(url, flt, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
-    )
+    offset = (page_no - 1) * PAGE_SIZE
+    page = first if page_no == 1 else queries.find_jobs(url, flt, PAGE_SIZE, offset)
     frame = pd.DataFrame(
         [
             {
@@ -112,6 +112,8 @@ def job_list() -> None:
                 "job", display_text=r"jobs\?job=(.{8}).*", help="Open the job's drill-down"
             ),
             "rows": st.column_config.NumberColumn("rows", format="localized"),
+            "rejected": st.column_config.NumberColumn("rejected", format="localized"),
+            "file": st.column_config.TextColumn("file", width="medium"),
         },
         hide_index=True,
         width="stretch",
@@ -131,14 +133,22 @@ def job_list() -> None:
             actions.bulk_retry(retryable, operator)
 
 
+STATE_BADGES = {
+    "completed": ":green-badge[completed]",
+    "failed": ":red-badge[failed]",
+    "cancelled": ":gray-badge[cancelled]",
+    "running": ":blue-badge[running]",
+    "pending": ":orange-badge[pending]",
+}
+
+
 def _metric_row(job: dict[str, Any]) -> None:
-    cols = st.columns(6)
-    cols[0].metric("State", job["status"])
-    cols[1].metric("Rows read", f"{job['total_processed']:,}")
-    cols[2].metric("Accepted", f"{job['total_valid']:,}")
-    cols[3].metric("Rejected", f"{job['total_invalid']:,}")
-    cols[4].metric("Items upserted", f"{job['items_upserted']:,}")
-    cols[5].metric("Chunks", job["chunks"])
+    cols = st.columns(5)
+    cols[0].metric("Rows read", f"{job['total_processed']:,}")
+    cols[1].metric("Accepted", f"{job['total_valid']:,}")
+    cols[2].metric("Rejected", f"{job['total_invalid']:,}")
+    cols[3].metric("Items upserted", f"{job['items_upserted']:,}")
+    cols[4].metric("Chunks", job["chunks"])
 
 
 def _reconcile_card(job: dict[str, Any]) -> None:
@@ -147,12 +157,15 @@ def _reconcile_card(job: dict[str, Any]) -> None:
         if job["verified_at"] is None:
             st.caption("Not reconciled yet (it runs when a job completes, or on demand).")
             return
-        cols = st.columns(4)
+        cols = st.columns(3)
         cols[0].metric("Expected (file)", f"{job['verified_row_count']:,}")
         cols[1].metric("Actual (job)", f"{job['total_processed']:,}")
         delta = job["reconcile_delta"] or 0
-        cols[2].metric("Delta", delta, delta_color="off" if delta == 0 else "inverse")
-        cols[3].metric("Verified at", common.utc(job["verified_at"]))
+        cols[2].metric("Delta", delta)
+        st.caption(
+            f"Verified at {common.utc(job['verified_at'])}"
+            + (" — the counts agree." if delta == 0 else " — **the counts differ**: repair it.")
+        )
 
 
 def _ledger_table(job: dict[str, Any]) -> None:
@@ -244,8 +257,12 @@ def job_drilldown(ref: str) -> None:
         st.error("The job disappeared (deleted?).")
         return
     st.title(f"Job {common.short(job_id)}")
+    st.markdown(
+        f"{STATE_BADGES.get(job['status'], job['status'])} &nbsp; {job['mode']} of "
+        f"**{job['source']}**"
+    )
     st.caption(
-        f"`{job_id}` · {job['mode']} of **{job['source']}** · `{job['filename']}` · "
+        f"`{job_id}` · `{job['filename']}` · "
         f"revision `{job['scraper_revision']}` · created {common.utc(job['created_at'])}"
         + (f" · ended {common.utc(job['completed_at'])}" if job["completed_at"] else "")
     )
@@ -257,7 +274,8 @@ def job_drilldown(ref: str) -> None:
     if job["error_kind"]:
         st.error(f"**{job['error_kind']}** — {job['error_message'] or 'no message'}", icon="❌")
     _metric_row(job)
-    actions.job_actions({**job, "id": job["job_id"]}, operator)
+    with st.container(border=operator is not None):
+        actions.job_actions({**job, "id": job["job_id"]}, operator)
     _reconcile_card(job)
 
     st.subheader("Chunk ledger")

@@ -48,6 +48,12 @@ else:
             }
             for r in runs
         ],
+        column_config={
+            "run": st.column_config.NumberColumn("run", width="small"),
+            "took": st.column_config.TextColumn("took", width="small"),
+            "capped": st.column_config.TextColumn("capped", width="small"),
+            "what it did": st.column_config.TextColumn("what it did", width="large"),
+        },
         hide_index=True,
         width="stretch",
     )

@@ -27,18 +27,19 @@ st.dataframe(
             "fresh": "stale" if r.stale else "fresh",
             "last success": common.ago(r.last_success_at),
             "last file": r.last_file,
-            "last file seen": common.utc(r.last_seen_at),
+            "seen": common.ago(r.last_seen_at),
             "last state": r.last_status,
             "items": r.items,
             "rejected share": r.invalid_share,
             "failed (7 d)": r.failed_7d,
             "open flags": r.open_flags,
-            "flagged since": common.utc(r.open_since) if r.open_since else "—",
+            "flagged since": r.open_since.strftime("%Y-%m-%d") if r.open_since else "—",
         }
         for r in rows
     ],
     column_config={
         "items": st.column_config.NumberColumn("items", format="localized"),
+        "last file": st.column_config.TextColumn("last file", width="medium"),
         "rejected share": st.column_config.ProgressColumn(
             "rejected share",
             help="Of the last successful job",
@@ -56,18 +57,27 @@ st.caption(
 )
 
 names = [r.source for r in rows]
-flagged = next((r.source for r in rows if r.open_flags), names[0])
+# Start with a source that needs a look: open flags and still delivering files.
+flagged = next((r.source for r in rows if r.open_flags and not r.stale), names[0])
 source = st.selectbox("Source", names, index=names.index(flagged), key="sources_pick")
 st.subheader(f"{source}: trend over the last {win.label}")
 jobs = queries.source_job_trend(url, source, win.since)
 snapshots = queries.source_snapshot_trend(url, source, win.since)
-if not jobs and not snapshots:
-    st.info(f"No job or audit of {source} in the last {win.label} — widen the window.")
-else:
-    left, mid, right = st.columns(3)
+left, mid, right = st.columns(3)
+if jobs:
     left.altair_chart(charts.source_rows_trend(jobs), width="stretch")
     mid.altair_chart(charts.source_invalid_trend(jobs), width="stretch")
+else:
+    last = next(r for r in rows if r.source == source)
+    left.info(
+        f"No job of {source} in the last {win.label}; its newest file arrived "
+        f"{common.ago(last.last_seen_at)}. Widen the window in the sidebar.",
+        icon="ℹ️",
+    )
+if snapshots:
     right.altair_chart(charts.source_items_trend(snapshots), width="stretch")
+else:
+    right.info(f"No audit of {source} in the last {win.label}.", icon="ℹ️")
 
 st.subheader("Audit flags")
 flags = queries.current_flags(url)
