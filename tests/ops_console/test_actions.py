@@ -381,7 +381,8 @@ def test_ingest_action_creates_the_job_and_records_the_operator(
     at = _button(at, "Ingest").click().run()
     at = _reason(at).input("again").run()
     at = _button(at, "Confirm ingest").click().run()
-    assert "already ingested or being ingested" in " ".join(str(e.value) for e in at.error), _texts(at)
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "already ingested or being ingested" in errors, _texts(at)
     assert len(_runs(prefect_api, served["ingest-catalog"])) == 1  # the same run, not a second
 
 
