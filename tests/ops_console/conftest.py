@@ -46,9 +46,7 @@ def _clear_caches() -> None:
 
 
 @pytest.fixture
-def console_env(
-    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Console]:
+def console_env(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Console]:
     """The console pointed at the test database and an empty landing folder, read-only."""
     for key in list(os.environ):
         if key.startswith(("CATALOG_", "PREFECT_API")):

@@ -25,9 +25,7 @@ def test_status_strip_shows_the_seeded_numbers(seeded: Console, open_page: OpenP
     assert shown["Rejected rows (24 h)"] == f"{summary.rejected_rows_24h:,}"
 
 
-def test_charts_carry_time_state_and_measure_fields(
-    seeded: Console, open_page: OpenPage
-) -> None:
+def test_charts_carry_time_state_and_measure_fields(seeded: Console, open_page: OpenPage) -> None:
     specs = {s["title"]: s for s in chart_specs(open_page("health"))}
     assert set(specs) == {
         "Jobs by state",
@@ -48,10 +46,7 @@ def test_charts_carry_time_state_and_measure_fields(
     assert all(s["encoding"]["tooltip"] for s in specs.values())
 
 
-
-def test_the_window_changes_the_charts_and_failures(
-    seeded: Console, open_page: OpenPage
-) -> None:
+def test_the_window_changes_the_charts_and_failures(seeded: Console, open_page: OpenPage) -> None:
     week = open_page("health", window="7 days")
     day = open_page("health", window="24 hours")
     assert any("last 7 days" in c.value for c in week.caption)

@@ -131,9 +131,7 @@ def test_a_running_job_shows_its_live_ledger(seeded: Console, open_page: OpenPag
     assert "running" in set(ledger["state"])
 
 
-def test_an_unknown_or_malformed_reference_says_so(
-    seeded: Console, open_page: OpenPage
-) -> None:
+def test_an_unknown_or_malformed_reference_says_so(seeded: Console, open_page: OpenPage) -> None:
     at = open_page("jobs", query={"job": "00000000-dead"})
     assert at.title[0].value == "Job not found"
     assert any("no job" in e.value for e in at.error)
@@ -157,7 +155,10 @@ def test_read_only_shows_no_action_buttons(seeded: Console, open_page: OpenPage)
 
 def test_signed_out_shows_no_action_buttons(seeded: Console, open_page: OpenPage) -> None:
     at = open_page(
-        "jobs", query={"job": _failed_job(seeded.db_url)}, secrets=OIDC, user={"is_logged_in": False}
+        "jobs",
+        query={"job": _failed_job(seeded.db_url)},
+        secrets=OIDC,
+        user={"is_logged_in": False},
     )
     assert not labels(at) & ACTION_LABELS
     assert "Sign in" in labels(at)

@@ -39,9 +39,7 @@ def _fill(env: Console) -> None:
     os.utime(env.landing / "stray.csv", (1_600_000_000, 1_600_000_000))
 
 
-def test_objects_newest_first_with_their_state(
-    console_env: Console, open_page: OpenPage
-) -> None:
+def test_objects_newest_first_with_their_state(console_env: Console, open_page: OpenPage) -> None:
     _fill(console_env)
     at = open_page("landing")
     keys = [m.value for m in at.markdown if m.value.startswith("`") and m.value.endswith(".csv`")]
@@ -69,8 +67,6 @@ def test_read_only_shows_no_ingest_button(console_env: Console, open_page: OpenP
     assert "Ingest" not in labels(open_page("landing"))
 
 
-def test_an_empty_landing_area_says_what_to_do(
-    console_env: Console, open_page: OpenPage
-) -> None:
+def test_an_empty_landing_area_says_what_to_do(console_env: Console, open_page: OpenPage) -> None:
     at = open_page("landing")
     assert any("landing area is empty" in i.value for i in at.info)
