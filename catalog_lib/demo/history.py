@@ -81,6 +81,7 @@ class HistorySpec:
     seed: int = 20261204
 
     def __post_init__(self) -> None:
+        """Refuse values the generator or the queries cannot honour."""
         if self.jobs < 10 or self.days < 2 or self.items < 0 or self.invalid_logs_per_job < 0:
             raise ValueError("history needs at least 10 jobs over 2 days")
         if not 4 <= self.sources <= len(SOURCE_POOL):

@@ -173,6 +173,7 @@ class JobFilter:
     scraper_revision: str | None = None
 
     def __post_init__(self) -> None:
+        """Refuse values the generator or the queries cannot honour."""
         unknown = set(self.statuses) - set(JOB_STATES)
         if unknown:
             raise ValueError(f"unknown job states: {sorted(unknown)}")

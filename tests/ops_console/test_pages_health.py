@@ -25,7 +25,8 @@ def test_status_strip_shows_the_seeded_numbers(seeded: Console, open_page: OpenP
     assert shown["Rejected rows (24 h)"] == f"{summary.rejected_rows_24h:,}"
 
 
-def test_charts_carry_time_state_and_measure_fields(seeded: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_charts_carry_time_state_and_measure_fields(open_page: OpenPage) -> None:
     specs = {s["title"]: s for s in chart_specs(open_page("health"))}
     assert set(specs) == {
         "Jobs by state",
@@ -34,7 +35,8 @@ def test_charts_carry_time_state_and_measure_fields(seeded: Console, open_page: 
         "Job duration (completed jobs)",
     }
     jobs = specs["Jobs by state"]["encoding"]
-    assert jobs["x"]["field"] == "bucket" and jobs["x"]["title"] == "time (UTC)"
+    assert jobs["x"]["field"] == "bucket"
+    assert jobs["x"]["title"] == "time (UTC)"
     assert jobs["x"]["scale"]["type"] == "utc"
     assert jobs["y"]["field"] == "jobs"
     assert jobs["color"]["field"] == "status"
@@ -78,7 +80,8 @@ def test_latest_failures_link_to_their_drilldown(seeded: Console, open_page: Ope
     assert table.iloc[0]["error kind"] == newest["error_kind"]
 
 
-def test_an_empty_database_says_what_to_do(console_env: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("console_env")
+def test_an_empty_database_says_what_to_do(open_page: OpenPage) -> None:
     at = open_page("health")
     assert metrics(at)["Running now"] == "0"
     assert any("catalog-etl demo" in i.value for i in at.info)
@@ -86,8 +89,9 @@ def test_an_empty_database_says_what_to_do(console_env: Console, open_page: Open
     assert any("No job failed" in s.value for s in at.success)
 
 
+@pytest.mark.usefixtures("console_env")
 def test_no_database_stops_with_what_to_do(
-    console_env: Console, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+    open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CATALOG_DATABASE_URL")
     at = open_page("health")

@@ -59,7 +59,8 @@ def test_everything_but_completed(seeded: Console, open_page: OpenPage) -> None:
     expected = sum(n for s, n in counts.items() if s != "completed")
     assert metrics(at)["Matching"] == f"{expected:,}"
     states = set(at.dataframe[0].value["state"])
-    assert states and "completed" not in states
+    assert states
+    assert "completed" not in states
 
 
 def test_source_revision_and_time_filters_change_the_result(
@@ -87,12 +88,15 @@ def test_source_revision_and_time_filters_change_the_result(
     assert int(metrics(at)["Matching"].replace(",", "")) < expected
 
 
-def test_pages_move_through_the_matches(seeded: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_pages_move_through_the_matches(open_page: OpenPage) -> None:
     at = open_page("jobs")
     first = list(at.dataframe[0].value["job"])
     at.number_input(key="jobs_page").set_value(2).run()
     second = list(at.dataframe[0].value["job"])
-    assert first and second and not set(first) & set(second)
+    assert first
+    assert second
+    assert not set(first) & set(second)
     assert any("Jobs 51–" in c.value for c in at.caption)
 
 
@@ -110,12 +114,15 @@ def test_drilldown_by_unique_prefix(seeded: Console, open_page: OpenPage) -> Non
     assert shown["Expected (file)"] == f"{job['verified_row_count']:,}"
     assert shown["Delta"] == str(job["reconcile_delta"])
     specs = [s for s in chart_specs(at) if s["title"] == "Why rows were rejected"]
-    assert specs and specs[0]["encoding"]["y"]["field"] == "reason"
+    assert specs
+    assert specs[0]["encoding"]["y"]["field"] == "reason"
     tables = [t.value for t in at.dataframe]
     ledger = next(t for t in tables if "chunk" in t.columns and "attempts" in t.columns)
     assert len(ledger) == job["chunks_total"]
     sample = next(t for t in tables if "why" in t.columns)
-    assert len(sample) > 0 and "sku" in sample.columns and "raw_data" not in sample.columns
+    assert len(sample) > 0
+    assert "sku" in sample.columns
+    assert "raw_data" not in sample.columns
     chain = next(t for t in tables if "relation" in t.columns)
     assert set(chain["relation"]) >= {"this job", "replaced by this job"}
     assert f"jobs?job={job['supersedes_job_id']}" in set(chain["job"])
@@ -131,7 +138,8 @@ def test_a_running_job_shows_its_live_ledger(seeded: Console, open_page: OpenPag
     assert "running" in set(ledger["state"])
 
 
-def test_an_unknown_or_malformed_reference_says_so(seeded: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_an_unknown_or_malformed_reference_says_so(open_page: OpenPage) -> None:
     at = open_page("jobs", query={"job": "00000000-dead"})
     assert at.title[0].value == "Job not found"
     assert any("no job" in e.value for e in at.error)
@@ -164,9 +172,8 @@ def test_signed_out_shows_no_action_buttons(seeded: Console, open_page: OpenPage
     assert "Sign in" in labels(at)
 
 
-def test_a_local_operator_sees_the_actions(
-    seeded: Console, open_page: OpenPage, local_operator: None
-) -> None:
+@pytest.mark.usefixtures("local_operator")
+def test_a_local_operator_sees_the_actions(seeded: Console, open_page: OpenPage) -> None:
     at = open_page("jobs", query={"job": _failed_job(seeded.db_url)})
     assert "Retry" in labels(at)
 
@@ -185,6 +192,7 @@ def test_flow_run_link_points_at_the_prefect_ui(monkeypatch: pytest.MonkeyPatch)
     assert queries.flow_run_url(run) is None
 
 
-def test_no_jobs_says_what_to_do(console_env: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("console_env")
+def test_no_jobs_says_what_to_do(open_page: OpenPage) -> None:
     at = open_page("jobs")
     assert any("No jobs yet" in i.value and "catalog-etl demo" in i.value for i in at.info)

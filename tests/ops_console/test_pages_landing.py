@@ -51,8 +51,9 @@ def test_objects_newest_first_with_their_state(console_env: Console, open_page: 
     assert any(":green[completed] · [" in m.value for m in at.markdown)
 
 
+@pytest.mark.usefixtures("local_operator")
 def test_ingest_buttons_only_for_a_local_operator_and_new_objects(
-    console_env: Console, open_page: OpenPage, local_operator: None
+    console_env: Console, open_page: OpenPage
 ) -> None:
     _fill(console_env)
     at = open_page("landing")
@@ -67,6 +68,7 @@ def test_read_only_shows_no_ingest_button(console_env: Console, open_page: OpenP
     assert "Ingest" not in labels(open_page("landing"))
 
 
-def test_an_empty_landing_area_says_what_to_do(console_env: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("console_env")
+def test_an_empty_landing_area_says_what_to_do(open_page: OpenPage) -> None:
     at = open_page("landing")
     assert any("landing area is empty" in i.value for i in at.info)

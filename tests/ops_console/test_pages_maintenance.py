@@ -23,19 +23,20 @@ def test_runs_newest_first_with_what_they_did(seeded: Console, open_page: OpenPa
     assert table["what it did"].str.startswith("failed: ").any()
 
 
-def test_the_kind_filter_changes_the_list(seeded: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_the_kind_filter_changes_the_list(open_page: OpenPage) -> None:
     at = open_page("maintenance")
     at.get("button_group")[0].set_value("retention").run()
     assert set(at.dataframe[0].value["kind"]) == {"retention"}
 
 
-def test_without_prefect_the_schedules_say_how_to_get_them(
-    seeded: Console, open_page: OpenPage
-) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_without_prefect_the_schedules_say_how_to_get_them(open_page: OpenPage) -> None:
     at = open_page("maintenance")
     assert any("PREFECT_API_URL" in i.value for i in at.info)
 
 
-def test_no_runs_says_what_to_do(console_env: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("console_env")
+def test_no_runs_says_what_to_do(open_page: OpenPage) -> None:
     at = open_page("maintenance")
     assert any("No maintenance run yet" in i.value for i in at.info)

@@ -53,21 +53,20 @@ def test_flags_show_state_and_first_seen(seeded: Console, open_page: OpenPage) -
     assert any("first seen" in c.value for c in at.caption)
 
 
-def test_read_only_and_signed_out_show_no_flag_buttons(
-    seeded: Console, open_page: OpenPage
-) -> None:
+@pytest.mark.usefixtures("seeded")
+def test_read_only_and_signed_out_show_no_flag_buttons(open_page: OpenPage) -> None:
     assert not labels(open_page("sources")) & ACTION_LABELS
     signed_out = open_page("sources", secrets=OIDC, user={"is_logged_in": False})
     assert not labels(signed_out) & ACTION_LABELS
 
 
-def test_a_local_operator_can_ack_and_mute(
-    seeded: Console, open_page: OpenPage, local_operator: None
-) -> None:
+@pytest.mark.usefixtures("seeded", "local_operator")
+def test_a_local_operator_can_ack_and_mute(open_page: OpenPage) -> None:
     at = open_page("sources")
     assert {"Acknowledge", "Mute…"} <= labels(at)
 
 
-def test_no_sources_says_what_to_do(console_env: Console, open_page: OpenPage) -> None:
+@pytest.mark.usefixtures("console_env")
+def test_no_sources_says_what_to_do(open_page: OpenPage) -> None:
     at = open_page("sources")
     assert any("No sources yet" in i.value for i in at.info)

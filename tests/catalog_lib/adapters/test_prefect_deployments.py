@@ -52,7 +52,7 @@ def api() -> Iterator[tuple[str, dict[str, Any]]]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def log_message(self, *args: Any) -> None:
+        def log_message(self, *_: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -68,12 +68,16 @@ def api() -> Iterator[tuple[str, dict[str, Any]]]:
 def test_lists_deployments_with_their_schedules_by_name(api: tuple[str, dict[str, Any]]) -> None:
     url, seen = api
     found = list_deployment_schedules(url, api_key="k")
-    assert seen["path"] == "/api/deployments/filter" and seen["auth"] == "Bearer k"
+    assert seen["path"] == "/api/deployments/filter"
+    assert seen["auth"] == "Bearer k"
     assert [d.name for d in found] == ["job-state-sweeper", "retention-sweep", "retry-job"]
     sweeper, retention, retry = found
-    assert retention.schedules == ("cron 0 9 * * * (UTC)",) and retention.status == "READY"
-    assert retention.last_polled is not None and retention.last_polled.hour == 10
-    assert sweeper.schedules == ("every 300 s (off)",) and sweeper.paused
+    assert retention.schedules == ("cron 0 9 * * * (UTC)",)
+    assert retention.status == "READY"
+    assert retention.last_polled is not None
+    assert retention.last_polled.hour == 10
+    assert sweeper.schedules == ("every 300 s (off)",)
+    assert sweeper.paused
     assert sweeper.last_polled is None
     assert retry.schedules == ()
 

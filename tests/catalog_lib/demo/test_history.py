@@ -51,7 +51,8 @@ def test_seeded_history_meets_the_brief(db_url: str) -> None:
             " (SELECT count(*) FROM catalog_items) AS items,"
             " (SELECT count(DISTINCT state) FROM audit_flags) AS flag_states"
         ).fetchone()
-    assert stats is not None and counts is not None
+    assert stats is not None
+    assert counts is not None
     assert stats["jobs"] == summary.jobs >= 1000
     assert stats["sources"] == len(summary.sources) >= 8
     assert stats["last"] - stats["first"] >= timedelta(days=29)
@@ -84,8 +85,10 @@ def test_every_retry_and_repair_has_its_operator_action(db_url: str) -> None:
             " total_processed <> (SELECT coalesce(sum(rows_processed), 0) FROM etl_job_chunks c"
             " WHERE c.job_id = j.id AND c.phase = 'chunk')"
         ).fetchone()
-    assert orphans is not None and orphans["n"] == 0
-    assert ledger is not None and ledger["n"] == 0
+    assert orphans is not None
+    assert orphans["n"] == 0
+    assert ledger is not None
+    assert ledger["n"] == 0
 
 
 def test_seeding_twice_does_nothing_the_second_time(db_url: str) -> None:
@@ -94,8 +97,10 @@ def test_seeding_twice_does_nothing_the_second_time(db_url: str) -> None:
         first = seed_history(conn, spec, now=NOW)
         second = seed_history(conn, spec, now=NOW)
         row = conn.execute("SELECT count(*) AS n FROM etl_jobs").fetchone()
-    assert not first.skipped and second.skipped
-    assert row is not None and row["n"] == first.jobs
+    assert not first.skipped
+    assert second.skipped
+    assert row is not None
+    assert row["n"] == first.jobs
 
 
 def test_seeded_ids_do_not_collide_with_later_inserts(db_url: str) -> None:
@@ -106,4 +111,6 @@ def test_seeded_ids_do_not_collide_with_later_inserts(db_url: str) -> None:
         ).fetchone()
         top = conn.execute("SELECT max(id) AS m FROM audit_snapshots WHERE source <> 'later'")
         top_row = top.fetchone()
-    assert row is not None and top_row is not None and row["id"] > top_row["m"]
+    assert row is not None
+    assert top_row is not None
+    assert row["id"] > top_row["m"]

@@ -122,10 +122,12 @@ def test_find_jobs_by_time_range_revision_and_page(seeded: Any) -> None:
     conn, _ = seeded
     since, until = NOW - timedelta(days=3), NOW - timedelta(days=1)
     page = overview.find_jobs(conn, overview.JobFilter(since=since, until=until), limit=1000)
-    assert page.rows and all(since <= r.created_at < until for r in page.rows)
+    assert page.rows
+    assert all(since <= r.created_at < until for r in page.rows)
     revision = overview.job_filter_options(conn).revisions[0]
     by_revision = overview.find_jobs(conn, overview.JobFilter(scraper_revision=revision))
-    assert by_revision.rows and {r.scraper_revision for r in by_revision.rows} == {revision}
+    assert by_revision.rows
+    assert {r.scraper_revision for r in by_revision.rows} == {revision}
     first = overview.find_jobs(conn, overview.JobFilter(), limit=10)
     second = overview.find_jobs(conn, overview.JobFilter(), limit=10, offset=10)
     assert not {r.job_id for r in first.rows} & {r.job_id for r in second.rows}
@@ -205,19 +207,23 @@ def test_sources_overview_has_one_row_per_source(seeded: Any) -> None:
         assert by_source[source].items == items
     assert sum(r.jobs for r in rows) == summary.jobs
     fresh = by_source[summary.sources[0]]
-    assert fresh.freshness_hours is not None and fresh.freshness_hours < 48
-    assert fresh.invalid_share is not None and 0 <= fresh.invalid_share < 1
+    assert fresh.freshness_hours is not None
+    assert fresh.freshness_hours < 48
+    assert fresh.invalid_share is not None
+    assert 0 <= fresh.invalid_share < 1
 
 
 def test_source_trends_follow_the_source(seeded: Any) -> None:
     conn, summary = seeded
     source = summary.sources[1]
     jobs = overview.source_job_trend(conn, source, since=NOW - timedelta(days=30))
-    assert jobs and {p.job_id for p in jobs}
+    assert jobs
+    assert {p.job_id for p in jobs}
     assert [p.created_at for p in jobs] == sorted(p.created_at for p in jobs)
     assert all(p.rows_valid + p.rows_invalid == p.rows_processed for p in jobs)
     snaps = overview.source_snapshot_trend(conn, source, since=NOW - timedelta(days=30))
-    assert len(snaps) >= 25 and snaps[-1].total_items >= snaps[0].total_items
+    assert len(snaps) >= 25
+    assert snaps[-1].total_items >= snaps[0].total_items
 
 
 def test_current_flags_are_the_latest_snapshot_open_first(seeded: Any) -> None:
@@ -228,9 +234,12 @@ def test_current_flags_are_the_latest_snapshot_open_first(seeded: Any) -> None:
     assert states == sorted(states, key=lambda s: s != "open")
     assert {"acknowledged", "muted"} <= set(states)
     acked = next(f for f in flags if f.state == "acknowledged")
-    assert acked.state_actor and acked.state_reason and acked.first_seen_at < NOW
+    assert acked.state_actor
+    assert acked.state_reason
+    assert acked.first_seen_at < NOW
     one = overview.current_flags(conn, source=summary.sources[1])
-    assert one and {f.source for f in one} == {summary.sources[1]}
+    assert one
+    assert {f.source for f in one} == {summary.sources[1]}
 
 
 def test_landing_states_by_source_key_and_etag(db_url: str, tmp_path: Path) -> None:
@@ -280,9 +289,12 @@ def test_maintenance_runs_say_what_they_did(seeded: Any) -> None:
     assert {r.kind for r in runs} == {"retention", "audit"}
     assert [r.started_at for r in runs] == sorted((r.started_at for r in runs), reverse=True)
     capped = [r for r in runs if r.capped]
-    assert len(capped) == 1 and "capped" in capped[0].summary
+    assert len(capped) == 1
+    assert "capped" in capped[0].summary
     failed = [r for r in runs if r.status == "failed"]
-    assert failed and failed[0].summary.startswith("failed: ")
+    assert failed
+    assert failed[0].summary.startswith("failed: ")
     audits = overview.maintenance_runs(conn, kind="audit", limit=3)
-    assert len(audits) == 3 and all(r.kind == "audit" for r in audits)
+    assert len(audits) == 3
+    assert all(r.kind == "audit" for r in audits)
     assert "sources" in next(r for r in audits if r.status == "succeeded").summary
