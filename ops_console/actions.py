@@ -44,6 +44,7 @@ JOBS_PAGE_PATH = "jobs"
 # How long a dialog waits for the flow run to record its action before saying "pending".
 RECORD_WAIT_S = float(os.environ.get("CATALOG_CONSOLE_RECORD_WAIT_S", "30"))
 HEALTH_TTL_S = 10
+BLOCK, WARN, DONE = ":material/block:", ":material/warning:", ":material/check_circle:"
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def backend() -> Backend:
 
 def _fail(exc: Exception) -> None:
     message = exc.message if isinstance(exc, CatalogError) else str(exc)
-    st.error(f"**Cannot do this now.** {message}", icon="⛔")
+    st.error(f"**Cannot do this now.** {message}", icon=BLOCK)
 
 
 _DIALOG = "console_dialog"
@@ -219,7 +220,7 @@ def _job_dialog(kind: str, target: JobTarget, operator: Operator, token: str) ->
                 )
                 tracked = Tracked.of_submitted(submitted)
     except SourceChangedError as exc:
-        st.error(f"**Refused.** {exc.message}", icon="⛔")
+        st.error(f"**Refused.** {exc.message}", icon=BLOCK)
         return
     except CatalogError as exc:
         _fail(exc)
@@ -236,7 +237,7 @@ def _deployment_problem(be: Backend, deployment: str) -> str | None:
     st.error(
         f"**Nothing would run this.** {health.problem}. Start the deployments with "
         "`catalog-etl serve` (or `catalog-etl up`), then try again.",
-        icon="⛔",
+        icon=BLOCK,
     )
     return "the deployment is not being served"
 
@@ -255,7 +256,7 @@ def _source_panel(check: SourceCheck, *, key: str) -> bool:
         }
     )
     if check.missing:
-        st.error("The source object no longer exists: nothing can be re-read.", icon="⛔")
+        st.error("The source object no longer exists: nothing can be re-read.", icon=BLOCK)
         return False
     if not check.changed:
         st.caption("The source is unchanged since the job ran.")
@@ -265,7 +266,7 @@ def _source_panel(check: SourceCheck, *, key: str) -> bool:
         f"**The source changed since the job ran** (stored ETag `{check.stored_etag}`, live "
         f"ETag `{live.etag}`). Without Force the action is refused; with Force it reads the "
         "current object and the job chain records that it was forced.",
-        icon="⚠️",
+        icon=WARN,
     )
     return st.checkbox("Force: act on the current object", key=key)
 
@@ -350,7 +351,7 @@ def _view(be: Backend, t: Tracked) -> _View:
         state = _safe_state(be, t.run_id, t.deployment) if t.run_id else None
         return _View(
             "info",
-            f"⏳ **{verb}** of job {job_link(t.job_id)}: {run} is {state or 'scheduled'}; "
+            f"**{verb}** of job {job_link(t.job_id)}: {run} is {state or 'scheduled'}; "
             "waiting for it to record the action.",
             None,
             False,
@@ -391,7 +392,13 @@ def _view(be: Backend, t: Tracked) -> _View:
 
 def _show(view: _View) -> None:
     box = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
-    box[view.level](view.text)
+    icons = {
+        "success": ":material/check_circle:",
+        "info": ":material/hourglass_top:",
+        "warning": ":material/warning:",
+        "error": ":material/block:",
+    }
+    box[view.level](view.text, icon=icons[view.level])
     if view.caption:
         st.caption(view.caption)
 
@@ -516,7 +523,7 @@ def _bulk_dialog(job_ids: list[uuid.UUID], operator: Operator, token: str) -> No
         st.warning(
             f"{len(changed)} source(s) changed since their job ran (stored vs live ETag above). "
             "Without Force those retries are refused.",
-            icon="⚠️",
+            icon=WARN,
         )
         force = st.checkbox("Force: retry changed sources on their current object", key=f"f{token}")
     eligible = [
@@ -619,7 +626,7 @@ def _ingest_dialog(source: str, object_key: str, operator: Operator, token: str)
         _fail(exc)
         return
     if live is None:
-        st.error("The object no longer exists.", icon="⛔")
+        st.error("The object no longer exists.", icon=BLOCK)
         blocked = blocked or "the object is missing"
     else:
         st.table({"ETag": [live.etag], "size (bytes)": [_number(live.size)]})
@@ -648,7 +655,7 @@ def _ingest_dialog(source: str, object_key: str, operator: Operator, token: str)
                 expected=(live.etag, live.size),
             )
     except SourceChangedError as exc:
-        st.error(f"**Refused.** {exc.message}", icon="⛔")
+        st.error(f"**Refused.** {exc.message}", icon=BLOCK)
         return
     except CatalogError as exc:
         _fail(exc)
@@ -694,7 +701,7 @@ def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) ->
     )
     done = st.session_state.get(f"action_done_{token}")
     if done is not None:
-        st.success(done, icon="✅")
+        st.success(done, icon=DONE)
         _close_button(token)
         return
     days = st.number_input("Mute for days", 1, 365, 7, key=f"days_{token}") if mute else None
@@ -714,7 +721,7 @@ def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) ->
             mute_days=int(days) if days is not None else None,
         )
     except FlagNotFoundError:
-        st.error(f"**Refused.** There is no audit flag #{flag_id} (refusal recorded).", icon="⛔")
+        st.error(f"**Refused.** There is no audit flag #{flag_id} (refusal recorded).", icon=BLOCK)
         return
     except CatalogError as exc:
         _fail(exc)
@@ -725,7 +732,7 @@ def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) ->
     )
     st.session_state[f"action_done_{token}"] = summary
     st.session_state[f"console_flag_{flag_id}"] = summary
-    st.success(summary, icon="✅")
+    st.success(summary, icon=DONE)
     _close_button(token)
 
 
@@ -747,7 +754,7 @@ def deployments_banner() -> None:
         st.warning(
             "**Actions cannot start runs:** no Prefect API is configured (`PREFECT_API_URL`). "
             "Start the console with `catalog-etl console` or `catalog-etl up`.",
-            icon="⚠️",
+            icon=WARN,
         )
         return
     try:
@@ -763,5 +770,5 @@ def deployments_banner() -> None:
             "**The deployments are not being served — an action's run would wait forever.** "
             + "; ".join(problems)
             + ". Start them with `catalog-etl serve` (or `catalog-etl up`).",
-            icon="⚠️",
+            icon=WARN,
         )

@@ -198,15 +198,18 @@ def current_operator() -> Operator | None:
 def sidebar_identity() -> None:
     """Render the sign-in state in the sidebar: badge, and sign-in / sign-out buttons."""
     access = current_access()
+    lock = ":material/lock:"
     with st.sidebar:
         if access.operator is not None and access.operator.mode == "local":
-            st.info(f"**Local operator** — OS user `{access.operator.actor}`", icon="🖥️")
+            actor = access.operator.actor
+            st.info(f"**Local operator** — OS user `{actor}`", icon=":material/computer:")
         elif access.operator is not None:
-            st.success(f"Signed in as **{access.operator.actor}**", icon="✅")
+            actor = access.operator.actor
+            st.success(f"Signed in as **{actor}**", icon=":material/check_circle:")
         elif access.signed_in_as is not None:
-            st.warning(f"Signed in as **{access.signed_in_as}** — {access.badge}", icon="🔒")
+            st.warning(f"Signed in as **{access.signed_in_as}** — {access.badge}", icon=lock)
         else:
-            st.warning(access.badge[:1].upper() + access.badge[1:], icon="🔒")
+            st.warning(access.badge[:1].upper() + access.badge[1:], icon=lock)
         oidc = access.oidc
         if oidc is None or not oidc.usable:
             return
