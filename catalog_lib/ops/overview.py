@@ -369,7 +369,8 @@ class SourceRow:
     last_success_at: datetime | None
     freshness_hours: float | None
     stale: bool
-    items: int
+    items: int | None  # as the latest audit counted them; None before the first audit
+    items_counted_at: datetime | None
     invalid_share: float | None
     open_flags: int
     open_since: datetime | None
@@ -393,7 +394,8 @@ def sources_overview(
             last_success_at=r["last_success_at"],
             freshness_hours=_opt_float(r["freshness_hours"]),
             stale=bool(r["stale"]),
-            items=int(r["items"]),
+            items=None if r["items"] is None else int(r["items"]),
+            items_counted_at=r["items_counted_at"],
             invalid_share=_opt_float(r["invalid_share"]),
             open_flags=int(r["open_flags"]),
             open_since=r["open_since"],

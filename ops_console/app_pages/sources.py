@@ -38,7 +38,9 @@ st.dataframe(
         for r in rows
     ],
     column_config={
-        "items": st.column_config.NumberColumn("items", format="localized"),
+        "items": st.column_config.NumberColumn(
+            "items", format="localized", help="Catalog items at the latest audit"
+        ),
         "last file": st.column_config.TextColumn("last file", width="medium"),
         "rejected share": st.column_config.ProgressColumn(
             "rejected share",
@@ -53,7 +55,7 @@ st.dataframe(
 )
 st.caption(
     f"Stale: no successful ingest for more than {cfg.audit_stale_days} days "
-    "(`CATALOG_AUDIT_STALE_DAYS`)."
+    "(`CATALOG_AUDIT_STALE_DAYS`). Items: as the latest audit counted them."
 )
 
 names = [r.source for r in rows]

@@ -1,6 +1,7 @@
--- One row per source: its newest file, last success, freshness, catalog items, share of
--- rejected rows in the last successful job, failures in 7 days, and the open audit flags of
--- its latest snapshot (with the earliest first-seen time among them).
+-- One row per source: its newest file, last success, freshness, catalog items (as its latest
+-- audit snapshot counted them: a live count scans the whole catalog, seconds at 1M items),
+-- share of rejected rows in the last successful job, failures in 7 days, and the open audit
+-- flags of its latest snapshot (with the earliest first-seen time among them).
 WITH t AS (
     SELECT coalesce(%(now)s::timestamptz, now()) AS now
 ), per_source AS (
@@ -20,15 +21,8 @@ WITH t AS (
     FROM etl_jobs
     WHERE status = 'completed'
     ORDER BY source, completed_at DESC, id
-), items AS (
-    SELECT j.source, sum(c.n) AS items
-    FROM (
-        SELECT last_job_id, count(*) AS n FROM catalog_items GROUP BY last_job_id
-    ) c
-    JOIN etl_jobs j ON j.id = c.last_job_id
-    GROUP BY j.source
 ), latest_snapshot AS (
-    SELECT DISTINCT ON (source) id, source
+    SELECT DISTINCT ON (source) id, source, total_items, generated_at
     FROM audit_snapshots
     ORDER BY source, generated_at DESC, id DESC
 ), flags AS (
@@ -43,7 +37,7 @@ SELECT p.source, p.jobs, p.failed_7d, p.last_success_at,
     extract(epoch FROM t.now - p.last_success_at) / 3600.0 AS freshness_hours,
     (p.last_success_at IS NULL
         OR p.last_success_at < t.now - make_interval(days => %(stale_days)s)) AS stale,
-    coalesce(i.items, 0) AS items,
+    ls.total_items AS items, ls.generated_at AS items_counted_at,
     CASE WHEN lo.total_processed > 0
         THEN lo.total_invalid::float8 / lo.total_processed END AS invalid_share,
     coalesce(fl.open_flags, 0) AS open_flags, fl.open_since
@@ -51,6 +45,6 @@ FROM per_source p
 CROSS JOIN t
 JOIN last_file lf ON lf.source = p.source
 LEFT JOIN last_ok lo ON lo.source = p.source
-LEFT JOIN items i ON i.source = p.source
+LEFT JOIN latest_snapshot ls ON ls.source = p.source
 LEFT JOIN flags fl ON fl.source = p.source
 ORDER BY p.source

@@ -73,11 +73,14 @@ def seeded(console_env: Console) -> Console:
 
 
 @pytest.fixture
-def local_operator() -> Iterator[None]:
-    """Listen on loopback without OIDC: the local-operator mode (actions allowed)."""
+def local_operator(console_env: Console) -> Iterator[Console]:
+    """Listen on loopback without OIDC: the local-operator mode (actions allowed).
+
+    Depends on `console_env`, which sets the read-only default first.
+    """
     before = config.get_option("server.address")
     config.set_option("server.address", "127.0.0.1")
-    yield
+    yield console_env
     config.set_option("server.address", before)
 
 
