@@ -18,7 +18,12 @@ from pytest_postgresql.executors import NoopExecutor
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import upgrade_schema
 
-pytest_plugins = ["tests.fixtures_s3", "tests.fake_embeddings", "tests.query_coverage"]
+pytest_plugins = [
+    "tests.fixtures_s3",
+    "tests.fake_embeddings",
+    "tests.fixtures_prefect",
+    "tests.query_coverage",
+]
 
 TEST_EMBEDDING_DIMENSIONS = 8
 

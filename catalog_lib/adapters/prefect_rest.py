@@ -10,6 +10,7 @@ deployment, the job and the attempt.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import random
 import threading
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,6 +30,8 @@ INGEST_DEPLOYMENT = "ingest-catalog"
 DEFAULT_TIMEOUT_S = 10.0
 _KEY_LOCK_STRIPES = 64
 _RUN_CACHE_SIZE = 4096
+# A served deployment is polled every ~10 s; Prefect itself marks it NOT_READY after 60 s.
+SERVED_WITHIN = timedelta(seconds=90)
 
 
 class PrefectUnavailableError(TransientError):
@@ -63,6 +67,60 @@ def api_headers(auth_string: str | None = None, api_key: str | None = None) -> d
         return {"Authorization": f"Basic {token}"}
     key = api_key if api_key is not None else os.environ.get("PREFECT_API_KEY")
     return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@dataclass(frozen=True)
+class DeploymentHealth:
+    """Whether anything would pick up a run of a deployment, as the Prefect API reports it.
+
+    `exists` False: not registered. A registered deployment is served when it is not paused
+    and a runner (`serve`, a worker) polled it recently (`status` READY, `last_polled`).
+    """
+
+    name: str
+    exists: bool
+    status: str | None = None
+    paused: bool = False
+    last_polled: datetime | None = None
+    checked_at: datetime | None = None
+
+    @property
+    def served(self) -> bool:
+        """Whether a run created now would be picked up."""
+        if not self.exists or self.paused or self.status == "NOT_READY":
+            return False
+        if self.last_polled is None:
+            return False
+        now = self.checked_at or datetime.now(UTC)
+        return now - self.last_polled <= SERVED_WITHIN
+
+    @property
+    def problem(self) -> str | None:
+        """Why a run would not be picked up (None when served)."""
+        if self.served:
+            return None
+        if not self.exists:
+            return f"the deployment {self.name} is not registered on the Prefect server"
+        if self.paused:
+            return f"the deployment {self.name} is paused"
+        if self.last_polled is None:
+            return f"the deployment {self.name} has never been served (no runner polled it)"
+        return (
+            f"the deployment {self.name} is not being served: last polled "
+            f"{self.last_polled:%Y-%m-%d %H:%M:%S} UTC (run `catalog-etl serve` or `up`)"
+        )
+
+
+def action_key(deployment: str, target: uuid.UUID | str, token: str, *parts: object) -> str:
+    """The run key of one operator request made in a UI (one dialog, one set of choices).
+
+    Submitting the same request twice (a double click) finds the same run; a new request on
+    the same job (another dialog, or the same one with `force` now set) makes a new run.
+    """
+    if not token:
+        raise ValueError("an action key needs a request token")
+    digest = hashlib.sha256("\x1f".join([token, *map(str, parts)]).encode()).hexdigest()[:16]
+    return f"{deployment}:{target}:ui-{digest}"
 
 
 def idempotency_key(deployment: str, job_id: uuid.UUID | str, attempt: int = 1) -> str:
@@ -134,6 +192,40 @@ class DeploymentRunner:
                 self._check(response)
                 self._deployment_id = uuid.UUID(str(response.json()["id"]))
             return self._deployment_id
+
+    def health(self) -> DeploymentHealth:
+        """Whether the deployment exists and is being served (never cached).
+
+        Raises:
+            PrefectUnavailableError: the API cannot be reached or failed.
+        """
+        name = f"{self.flow_name}/{self.deployment_name}"
+        response = self._request("GET", f"/deployments/name/{name}")
+        checked_at = datetime.now(UTC)
+        if response.status_code == 404:
+            return DeploymentHealth(name=name, exists=False, checked_at=checked_at)
+        self._check(response)
+        body = response.json()
+        with self._lock:
+            self._deployment_id = uuid.UUID(str(body["id"]))
+        return DeploymentHealth(
+            name=name,
+            exists=True,
+            status=body.get("status"),
+            paused=bool(body.get("paused")),
+            last_polled=_parse_time(body.get("last_polled")),
+            checked_at=checked_at,
+        )
+
+    def flow_run_state(self, run_id: uuid.UUID) -> str | None:
+        """The state type of a flow run (`SCHEDULED`, `RUNNING`, `COMPLETED`, ...)."""
+        response = self._request("GET", f"/flow_runs/{run_id}")
+        if response.status_code == 404:
+            return None
+        self._check(response)
+        state = response.json().get("state") or {}
+        value = state.get("type")
+        return str(value) if value else None
 
     def create_run(self, *, parameters: dict[str, Any], key: str) -> FlowRunRef:
         """Create a run of the deployment, or return the run this idempotency key made before.
@@ -214,3 +306,10 @@ class DeploymentRunner:
             raise PrefectUnavailableError("the Prefect API failed", http_status=status)
         if status >= 400:
             raise ConfigurationError("the Prefect API rejected the request", http_status=status)
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

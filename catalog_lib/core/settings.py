@@ -161,6 +161,20 @@ class Settings(BaseSettings):
         default=8787, ge=0, le=65_535, description="Port of the webhook (0: a free port)."
     )
 
+    console_host: str = Field(
+        default="127.0.0.1",
+        description="Address `catalog-etl console` listens on. Without OIDC sign-in, actions "
+        "are allowed only on loopback; any other address makes the console read-only.",
+    )
+    console_port: int = Field(
+        default=8501, ge=0, le=65_535, description="Port of the ops console (0: a free port)."
+    )
+    console_operators: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="Who may act in the console when signed in with OIDC: comma-separated "
+        "e-mail addresses and `@domain` entries. Unset: every signed-in identity.",
+    )
+
     @field_validator("audit_low_price_allowlist", mode="before")
     @classmethod
     def _parse_allowlist(cls, value: object) -> object:
@@ -169,6 +183,15 @@ class Settings(BaseSettings):
             if value.lstrip().startswith("["):
                 return frozenset(json.loads(value))
             return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("console_operators", mode="before")
+    @classmethod
+    def _parse_operators(cls, value: object) -> object:
+        # Comma-separated e-mails and @domains (or a JSON list); compared case-insensitively.
+        if isinstance(value, str):
+            parts = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
+            return frozenset(str(part).strip().lower() for part in parts if str(part).strip())
         return value
 
     @field_validator("chunk_size", "max_header_bytes", mode="before")

@@ -21,15 +21,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from catalog_lib.adapters.counting import count_records
-from catalog_lib.adapters.postgres import connect
+from catalog_lib.adapters.postgres import connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import CatalogError, DatabaseError, JobNotFoundError
 from catalog_lib.ingest import jobs
 from catalog_lib.ingest.steps import Runtime
 from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
 from catalog_lib.ops.action_log import (
+    MAX_MESSAGE,
     ActionCode,
     ActionKind,
     ActionRequest,
@@ -257,6 +259,71 @@ def _refuse(
         stored_etag=job.source_etag if job is not None else None,
         live_etag=refusal.live_etag,
     )
+
+
+def last_action_id(database_url: str) -> int:
+    """The id of the newest operator action (0 when none): a mark to look for new ones after."""
+    with connect(database_url) as conn:
+        row = conn.execute(load_query("operator_action_last_id")).fetchone()
+    return int(row["id"]) if row is not None else 0
+
+
+def find_action_after(
+    database_url: str, job_id: uuid.UUID, actor: str, after_id: int
+) -> dict[str, Any] | None:
+    """The first action `actor` took on `job_id` after the mark `after_id`, if recorded yet.
+
+    A UI that started an action flow run polls this to show what the flow recorded.
+    """
+    with connect(database_url) as conn:
+        return conn.execute(
+            load_query("operator_action_after"),
+            {"job_id": job_id, "actor": actor, "after_id": after_id},
+        ).fetchone()
+
+
+def record_triggered(
+    database_url: str,
+    *,
+    action: str,
+    actor: str,
+    reason: str,
+    target_job_id: uuid.UUID | None,
+    result_job_id: uuid.UUID | None,
+    flow_run_id: uuid.UUID | None,
+    parameters: dict[str, Any],
+    refused_because: str | None = None,
+) -> int:
+    """Record an action a UI carried out by triggering an ingest run itself (not via a flow).
+
+    The action succeeded once its run was created (the job's own status tells the rest); a
+    refusal (`refused_because`) is recorded as `refused` with code `ETL_NOT_ELIGIBLE`.
+    """
+    if not actor.strip():
+        raise ValueError("an operator action needs an actor")
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    message = refused_because or (
+        f"{action} job {result_job_id} triggered as flow run {flow_run_id}"
+    )
+    with connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            load_query("insert_job_operator_action"),
+            {
+                "actor": actor,
+                "action": action,
+                "target_job_id": target_job_id,
+                "reason": reason,
+                "parameters": Jsonb(parameters),
+                "result_job_id": result_job_id,
+                "flow_run_id": flow_run_id,
+                "outcome": str(Outcome.REFUSED if refused_because else Outcome.SUCCEEDED),
+                "code": str(ActionCode.NOT_ELIGIBLE) if refused_because else None,
+                "message": message[:MAX_MESSAGE],
+            },
+        ).fetchone()
+    assert row is not None
+    return int(row["id"])
 
 
 def _record_error(

@@ -10,6 +10,7 @@ from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.core.settings import Settings
 from flows.cli.blocks import blocks_app
+from flows.cli.console import console
 from flows.cli.demo import demo
 from flows.cli.jobs import ingest, job_app, jobs
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
@@ -37,6 +38,7 @@ app.command("status")(status)
 app.command("down")(down)
 app.command("up")(up)
 app.command("serve")(serve)
+app.command("console")(console)
 app.command("retry")(retry)
 app.command("repair")(repair)
 app.command("reconcile")(reconcile)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from catalog_lib.adapters.postgres import connect, redact_url, resolve_database, upgrade_schema
 from catalog_lib.core.sizes import parse_size
+from catalog_lib.demo.history import HistorySpec, seed_history
 from catalog_lib.demo.sample_files import build_demo_files
 from catalog_lib.ops.reports import count_catalog_items
 from flows.cli.jobs import ingest_one
@@ -24,6 +25,10 @@ from flows.cli.output import (
 from flows.runtime import get_runtime, secret_value
 from flows.stack.prefect_server import use_prefect_server
 
+# A small, deterministic past so the console has something to show on first start; seeded
+# once per database (its jobs are recognisable by their s3://seeded-history/ object keys).
+DEMO_HISTORY = HistorySpec(jobs=150, days=14, sources=6, items=300, invalid_logs_per_job=8)
+
 
 def demo(
     rows: Annotated[
@@ -32,6 +37,13 @@ def demo(
     chunk_size: Annotated[
         str, typer.Option(help="Chunk size for the demo (small, so every file has several chunks).")
     ] = "64KiB",
+    history: Annotated[
+        bool,
+        typer.Option(
+            help="Also seed a small made-up history (150 jobs over 14 days, audits, "
+            "maintenance runs) for the ops console."
+        ),
+    ] = True,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write sample scraper CSVs to the landing folder, ingest them, and print a summary."""
@@ -62,6 +74,7 @@ def demo(
                 }
             )
         with connect(rt.database_url) as conn:
+            seeded = seed_history(conn, DEMO_HISTORY) if history else None
             catalog_items = count_catalog_items(conn)
     summary = {
         "landing": rt.store.root_uri,
@@ -69,6 +82,9 @@ def demo(
         "prefect_ui": server.ui_url,
         "catalog_items": catalog_items,
         "jobs": results,
+        "history": None
+        if seeded is None
+        else {"seeded_jobs": seeded.jobs, "already_seeded": seeded.skipped},
     }
     emit(summary, as_json=as_json, text=lambda: _print_summary(summary))
     if any(r.get("status") != "completed" for r in results):
@@ -102,6 +118,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
     first = next((j for j in summary["jobs"] if j.get("job_id")), None)
     console.print(f"catalog_items now holds [bold]{summary['catalog_items']}[/bold] products.")
     console.print(f"Sample files: {summary['landing']}")
+    history = summary.get("history")
+    if history and not history["already_seeded"]:
+        console.print(
+            f"Seeded {history['seeded_jobs']} made-up past jobs for the ops console "
+            "(`--no-history` to skip)."
+        )
     if summary["prefect_ui"]:
         console.print(f"Prefect UI (flow runs, chunk tasks, artifacts): {summary['prefect_ui']}")
     console.print("\nNext:")

@@ -1,8 +1,9 @@
 """`catalog-etl up | down | status`: the local stack under $CATALOG_HOME.
 
 The stack is the embedded PostgreSQL server (unless CATALOG_DATABASE_URL is set), the local
-Prefect server (unless PREFECT_API_URL is set) and one detached `catalog-etl serve` (all
-deployments + the webhook). PIDs live in `$CATALOG_HOME/run`, logs in `$CATALOG_HOME/logs`.
+Prefect server (unless PREFECT_API_URL is set), one detached `catalog-etl serve` (all
+deployments + the webhook) and the ops console (Streamlit, on CATALOG_CONSOLE_HOST/PORT).
+PIDs live in `$CATALOG_HOME/run`, logs in `$CATALOG_HOME/logs`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,16 @@ import typer
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import redact_url, resolve_database, upgrade_schema
 from catalog_lib.core.settings import Settings
+from flows.cli.console import bind_address
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings, make_console
 from flows.runtime import secret_value
+from flows.stack.console_process import (
+    is_console_healthy,
+    read_console,
+    start_console,
+    stop_console,
+)
+from flows.stack.console_process import log_path as console_log_path
 from flows.stack.prefect_server import (
     auth_string_path,
     ensure_prefect_server,
@@ -62,10 +71,12 @@ def up(as_json: bool = JSON_OPTION) -> None:
             served = start_serve(
                 state_dir, prefect.api_url, auth_string=prefect.auth_string, extra_env=extra
             )
+        shown = _ensure_console(settings, prefect.api_url, prefect.auth_string)
     document = {
         "prefect_api": prefect.api_url,
         "prefect_ui": prefect.ui_url,
         "webhook": served.webhook,
+        "console": shown,
         "database": redact_url(target.url),
         "serve_pid": served.pid,
         "reused": reused,
@@ -76,6 +87,21 @@ def up(as_json: bool = JSON_OPTION) -> None:
     emit(document, as_json=as_json, text=lambda: _print_up(document))
 
 
+def _ensure_console(settings: Settings, prefect_api: str, prefect_auth: str | None) -> str:
+    """Reuse a healthy console bound to the same Prefect API, else (re)start it; its URL."""
+    state_dir = settings.state_dir.resolve()
+    running = read_console(state_dir)
+    healthy = running is not None and is_console_healthy(running.url)
+    if healthy and running is not None and running.prefect_api == prefect_api:
+        return running.url
+    if running is not None:
+        stop_console(state_dir)
+    host, port = bind_address(settings, None, None)
+    return start_console(
+        state_dir, host=host, port=port, prefect_api=prefect_api, prefect_auth=prefect_auth
+    ).url
+
+
 def _print_up(document: dict[str, Any]) -> None:
     console = make_console()
     console.print("catalog-etl is up" + (" (already running)" if document["reused"] else ""))
@@ -83,6 +109,7 @@ def _print_up(document: dict[str, Any]) -> None:
         ("Prefect UI", "prefect_ui"),
         ("Prefect API", "prefect_api"),
         ("webhook", "webhook"),
+        ("console", "console"),
         ("database", "database"),
         ("logs", "logs"),
         ("webhook secret", "webhook_secret_file"),
@@ -100,6 +127,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
         pg = _embedded(settings).status()
         prefect = read_managed_server(state_dir)
         served = read_serve(state_dir)
+        shown = read_console(state_dir)
     document: dict[str, Any] = {
         "postgres": {
             "running": pg.running,
@@ -121,6 +149,13 @@ def status(as_json: bool = JSON_OPTION) -> None:
             "webhook_healthy": bool(served and is_webhook_healthy(served.webhook)),
             "prefect_api": served.prefect_api if served else None,
             "log_file": str(log_path(state_dir)),
+        },
+        "console": {
+            "running": shown is not None,
+            "pid": shown.pid if shown else None,
+            "url": shown.url if shown else None,
+            "healthy": bool(shown and is_console_healthy(shown.url)),
+            "log_file": str(console_log_path(state_dir)),
         },
     }
     emit(document, as_json=as_json, text=lambda: _print_status(document))
@@ -144,21 +179,33 @@ def _print_status(document: dict[str, Any]) -> None:
     )
     webhook = f"running, webhook {served['webhook']}" if served["running"] else "stopped"
     console.print(f"serve:    {webhook}", markup=False)
+    shown = document["console"]
+    console.print(
+        f"console:  {'running ' + str(shown['url']) if shown['running'] else 'stopped'}",
+        markup=False,
+    )
 
 
 def down(as_json: bool = JSON_OPTION) -> None:
-    """Stop `serve` (and its flow runs), the local Prefect server and embedded PostgreSQL."""
+    """Stop the console, `serve` (and its flow runs), the Prefect server and PostgreSQL."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
         state_dir = settings.state_dir.resolve()
+        shown = stop_console(state_dir)
         served = stop_serve(state_dir)
         prefect = stop_prefect_server(state_dir)
         postgres = _embedded(settings).stop()
-    document = {"serve_stopped": served, "prefect_stopped": prefect, "postgres_stopped": postgres}
+    document = {
+        "console_stopped": shown,
+        "serve_stopped": served,
+        "prefect_stopped": prefect,
+        "postgres_stopped": postgres,
+    }
     emit(
         document,
         as_json=as_json,
         text=lambda: typer.echo(
+            f"console: {'stopped' if shown else 'was not running'}; "
             f"serve: {'stopped' if served else 'was not running'}; "
             f"prefect: {'stopped' if prefect else 'was not running'}; "
             f"postgres: {'stopped' if postgres else 'was not running'}"

@@ -161,8 +161,10 @@ def test_demo_ingests_every_sample_file(flow_env: Path) -> None:
             sample.expected_invalid,
         )
     assert doc["catalog_items"] > 0
+    assert doc["history"] == {"seeded_jobs": 150, "already_seeded": False}
     code, again = _cli("demo", "--rows", "60", "--json")
     assert code == 0 and all(j["duplicate_of"] for j in again["jobs"])
+    assert again["history"]["already_seeded"] is True
 
 
 def test_a_lost_database_connection_is_a_clean_error(

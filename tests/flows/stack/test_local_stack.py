@@ -27,6 +27,7 @@ def stack_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     home = _make_home("catalog-etl-test-stack-")
     home.env.pop("PREFECT_API_URL", None)
+    home.env["CATALOG_CONSOLE_PORT"] = "0"  # a free port: never collide with a real console
     try:
         yield home
     finally:
@@ -64,6 +65,7 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
 
     down = run_cli(stack_home, "down", "--json")
     assert json.loads(down.stdout) == {
+        "console_stopped": False,
         "serve_stopped": False,
         "prefect_stopped": True,
         "postgres_stopped": True,
@@ -74,6 +76,7 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
     assert not after["prefect"]["running"] and not after["postgres"]["running"]
     again_down = json.loads(run_cli(stack_home, "down", "--json").stdout)
     assert again_down == {
+        "console_stopped": False,
         "serve_stopped": False,
         "prefect_stopped": False,
         "postgres_stopped": False,
@@ -130,9 +133,10 @@ def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
     result = run_cli(stack_home, "up", "--json")
     assert result.returncode == 0, (result.stdout, result.stderr[-3000:])
     up = json.loads(result.stdout)
-    for key in ("prefect_api", "prefect_ui", "webhook"):
+    for key in ("prefect_api", "prefect_ui", "webhook", "console"):
         assert up[key].startswith("http://127.0.0.1:"), up
     assert httpx.get(f"{up['webhook']}/healthz", timeout=5).status_code == 200
+    assert httpx.get(f"{up['console']}/_stcore/health", timeout=5).status_code == 200
     assert not up["reused"]
     assert (home / "run" / "serve.json").is_file() and (home / "logs" / "serve.log").is_file()
     assert up["prefect_auth_file"] == str(auth_string_path(home))
@@ -140,21 +144,35 @@ def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
     _assert_api_requires_the_auth_string(up["prefect_api"], auth_string)
     assert (home / "prefect" / "prefect.db").is_file()
     assert _group_or_world_accessible(home) == []
+    for private in (home / "run" / "console.json", home / "logs" / "console.log"):
+        assert private.stat().st_mode & 0o777 == 0o600, private
 
     again = json.loads(run_cli(stack_home, "up", "--json").stdout)
     assert again["reused"] and again["serve_pid"] == up["serve_pid"]
-    assert again["webhook"] == up["webhook"]
+    assert again["webhook"] == up["webhook"] and again["console"] == up["console"]
 
     status = json.loads(run_cli(stack_home, "status", "--json").stdout)
     assert status["serve"]["running"] and status["serve"]["webhook_healthy"]
     assert status["serve"]["pid"] == up["serve_pid"]
     assert status["prefect"]["healthy"] and status["postgres"]["running"]
-    pids = [up["serve_pid"], status["prefect"]["pid"], status["postgres"]["pid"]]
+    assert status["console"]["running"] and status["console"]["healthy"]
+    assert status["console"]["url"] == up["console"]
+    pids = [
+        up["serve_pid"],
+        status["prefect"]["pid"],
+        status["postgres"]["pid"],
+        status["console"]["pid"],
+    ]
     assert set(_processes_of(home)) >= set(pids)
 
     down = json.loads(run_cli(stack_home, "down", "--json").stdout)
-    assert down == {"serve_stopped": True, "prefect_stopped": True, "postgres_stopped": True}
+    assert down == {
+        "console_stopped": True,
+        "serve_stopped": True,
+        "prefect_stopped": True,
+        "postgres_stopped": True,
+    }
     assert [pid for pid in pids if _alive(pid)] == []
     assert _processes_of(home) == []
     after = json.loads(run_cli(stack_home, "status", "--json").stdout)
-    assert not any(after[name]["running"] for name in ("serve", "prefect", "postgres"))
+    assert not any(after[name]["running"] for name in ("console", "serve", "prefect", "postgres"))

@@ -1,4 +1,7 @@
-"""Flow fixtures: one Prefect test server per session, settings pointed at the test database."""
+"""Prefect fixtures (a plugin of the root conftest, so flow and console tests share one server).
+
+One Prefect test server per session; settings pointed at the test database.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A session-scoped Prefect test server; results persist to a session temp folder."""
     storage = tmp_path_factory.mktemp("prefect-results")
     os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(storage)
+    # Loopback only: the test server must not try to send telemetry.
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 

@@ -1,0 +1,4 @@
+COPY audit_flags (
+    id, snapshot_id, source, code, field, label, value, first_seen_at, state, state_reason,
+    state_actor, state_changed_at, muted_until
+) FROM STDIN

@@ -1,0 +1,3 @@
+COPY maintenance_runs (
+    kind, started_at, finished_at, duration_ms, status, parameters, result, error_message
+) FROM STDIN
