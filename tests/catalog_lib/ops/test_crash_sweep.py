@@ -71,9 +71,10 @@ def test_decide_closes_only_from_an_ended_run(
 def test_decide_closes_a_running_job_whose_lease_is_free(
     job_status: str, run_state: RunStateType | None, expected: Verdict
 ) -> None:
-    assert decide(job_status, run_state, runner_alive=False) == expected
+    status = jobs.JobStatus(job_status)
+    assert decide(status, run_state, runner_alive=False) == expected
     # With its lease held, only an ended run closes it.
-    alive = decide(job_status, run_state, runner_alive=True)
+    alive = decide(status, run_state, runner_alive=True)
     assert alive == (expected if expected is not RUNNER_LOST else Verdict(False))
 
 
