@@ -49,7 +49,11 @@ class CatalogItem(SQLModel, table=True):
     """
 
     __tablename__ = "catalog_items"
-    __table_args__ = (sa.UniqueConstraint("sku", name="catalog_items_sku_unique"),)
+    __table_args__ = (
+        sa.UniqueConstraint("sku", name="catalog_items_sku_unique"),
+        # Items through the job that last wrote them (console, and ON DELETE SET NULL).
+        sa.Index("catalog_items_last_job_idx", "last_job_id"),
+    )
 
     id: int = Field(sa_column=identity_pk())
     name: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))

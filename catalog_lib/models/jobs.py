@@ -85,6 +85,10 @@ class EtlJob(SQLModel, table=True):
             "reconcile_counter IN ('duckdb', 'grammar')", name="etl_jobs_reconcile_counter_check"
         ),
         sa.Index("etl_jobs_supersedes_idx", "supersedes_job_id"),
+        # The console's queries (migration 0004): newest first, by state, newest per identity.
+        sa.Index("etl_jobs_created_idx", sa.text("created_at DESC")),
+        sa.Index("etl_jobs_status_created_idx", "status", sa.text("created_at DESC")),
+        sa.Index("etl_jobs_ingest_key_created_idx", "ingest_key", sa.text("created_at DESC")),
         sa.Index("etl_jobs_flow_run_id_idx", "flow_run_id"),
         sa.Index("etl_jobs_scraper_revision_idx", "scraper_revision"),
         sa.Index("etl_jobs_source_created_idx", "source", sa.text("created_at DESC")),

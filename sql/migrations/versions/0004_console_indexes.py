@@ -1,14 +1,14 @@
 """Indexes for the ops console's queries (measured by bench/bench_console.py).
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
