@@ -19,9 +19,8 @@ from typing import Any
 import streamlit as st
 
 from catalog_lib.adapters.prefect_rest import DeploymentHealth
-from catalog_lib.core.errors import CatalogError, SourceChangedError
+from catalog_lib.core.errors import CatalogError, FlagNotFoundError, SourceChangedError
 from catalog_lib.core.settings import Settings
-from catalog_lib.ops.audit import FlagNotFoundError
 from ops_console.auth import Operator
 from ops_console.triggers import (
     ACTION_DEPLOYMENTS,
@@ -378,7 +377,7 @@ def _view(be: Backend, t: Tracked) -> _View:
             final,
         )
     job = be.job(t.new_job_id)
-    status = str(job["status"]) if job else "unknown"
+    status = str(job.status) if job else "unknown"
     final = status in FINAL_STATUSES or (row is not None and row["outcome"] == "succeeded")
     level = "success" if status == "completed" else "error" if final else "info"
     source = "" if t.kind == "ingest" else f" of job {job_link(t.job_id)}"
@@ -727,7 +726,7 @@ def _flag_dialog(flag_id: int, operator: Operator, token: str, *, mute: bool) ->
         _fail(exc)
         return
     summary = (
-        f"Flag #{flag_id} {change.flag.get('state', verb.lower())} by {operator.actor} "
+        f"Flag #{flag_id} {change.flag.state or verb.lower()} by {operator.actor} "
         f"(operator action #{change.action_id})."
     )
     st.session_state[f"action_done_{token}"] = summary

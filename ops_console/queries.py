@@ -24,10 +24,11 @@ from catalog_lib.adapters.prefect_deployments import (
     DeploymentSchedule,
     list_deployment_schedules,
 )
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import ObjectStore, StorageConfig, open_store
 from catalog_lib.core.errors import CatalogError, DatabaseError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ops import overview, reports
+from catalog_lib.ops.documents import job_detail_document
 
 TTL_S = 15
 LIVE_TTL_S = 2
@@ -164,8 +165,12 @@ def resolve_job_ref(url: str, ref: str) -> tuple[uuid.UUID | None, str | None]:
 
 @st.cache_data(ttl=LIVE_TTL_S, show_spinner=False)
 def job_detail(url: str, job_id: uuid.UUID) -> dict[str, Any] | None:
-    """A job with ledger, reasons, chain and operator actions (the shared read API)."""
-    return _run(url, lambda c: reports.get_job_detail(c, job_id))
+    """A job with ledger, reasons, chain and operator actions (the shared read API).
+
+    As the same JSON-ready document the CLI's `job show --json` prints (one shape everywhere).
+    """
+    detail = _run(url, lambda c: reports.get_job_detail(c, job_id))
+    return job_detail_document(detail) if detail is not None else None
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -226,7 +231,7 @@ def storage_config(cfg: Settings) -> StorageConfig:
 
 @st.cache_resource(show_spinner=False)
 def _store(config: StorageConfig) -> ObjectStore:
-    return ObjectStore(config)
+    return open_store(config)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

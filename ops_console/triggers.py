@@ -26,10 +26,11 @@ from catalog_lib.adapters.prefect_rest import (
     action_key,
     idempotency_key,
 )
-from catalog_lib.adapters.storage import ObjectStore, ObjectVersion, StorageConfig
+from catalog_lib.adapters.storage import ObjectStore, ObjectVersion, StorageConfig, open_store
 from catalog_lib.core.errors import ConfigurationError, ObjectNotFoundError, SourceChangedError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ingest import jobs
+from catalog_lib.models.jobs import EtlJob
 from catalog_lib.ops import actions, audit
 
 CHANNEL = "console"
@@ -178,7 +179,7 @@ class Backend:
         target = resolve_database(secret, settings.state_dir, settings.pg_bin_dir, start=False)
         return cls(
             database_url=target.url,
-            store=ObjectStore(storage_config(settings)),
+            store=open_store(storage_config(settings)),
             prefect_api=prefect_api or os.environ.get("PREFECT_API_URL") or None,
             chunk_size=settings.chunk_size,
         )
@@ -297,7 +298,7 @@ class Backend:
         """The state type of a flow run."""
         return self.runner(deployment).flow_run_state(run_id)
 
-    def job(self, job_id: uuid.UUID) -> dict[str, Any] | None:
+    def job(self, job_id: uuid.UUID) -> EtlJob | None:
         """The job row (for status and results after an action)."""
         with connect(self.database_url) as conn:
             return jobs.get_job(conn, job_id)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
 from catalog_lib.ingest.jobs import compute_ingest_key
 from tests.ops_console.conftest import Console, OpenPage, labels, metrics
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.console, pytest.mark.postgres, pytest.mark.slow]
 
 
 def _fill(env: Console) -> None:
-    store = ObjectStore(StorageConfig(landing_url=str(env.landing)))
+    store = open_store(StorageConfig(landing_url=str(env.landing)))
     for n, key in enumerate(("trailco/old.csv", "trailco/done.csv", "northline/new.csv")):
         version = store.write(key, f"sku,name\n{n},item\n".encode())
         path = env.landing / key

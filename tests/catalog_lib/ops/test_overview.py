@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig
+from catalog_lib.adapters.storage import StorageConfig, open_store
 from catalog_lib.demo.history import HistorySpec, HistorySummary, seed_history
 from catalog_lib.ingest.jobs import compute_ingest_key
 from catalog_lib.ops import overview
@@ -249,7 +249,7 @@ def test_current_flags_are_the_latest_snapshot_open_first(seeded: Any) -> None:
 
 def test_landing_states_by_source_key_and_etag(db_url: str, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
-    store = ObjectStore(StorageConfig(landing_url=str(landing)))
+    store = open_store(StorageConfig(landing_url=str(landing)))
     store.write("trailco/a.csv", b"sku,name\n1,a\n")
     store.write("trailco/b.csv", b"sku,name\n2,b\n")
     store.write("northline/c.csv", b"sku,name\n3,c\n")
