@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import psycopg
 import streamlit as st
 
-from catalog_lib.adapters.postgres import connect, resolve_database
+from catalog_lib.adapters.postgres import Connection, connect, resolve_database
 from catalog_lib.adapters.prefect_deployments import (
     DeploymentSchedule,
     list_deployment_schedules,
@@ -64,21 +63,20 @@ class _Connection:
     def __init__(self, url: str) -> None:
         self._url = url
         self._lock = threading.Lock()
-        self._conn: psycopg.Connection[dict[str, Any]] | None = None
+        self._conn: Connection | None = None
 
     @contextmanager
-    def use(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    def use(self) -> Iterator[Connection]:
         with self._lock:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._conn = connect(self._url, autocommit=True)
             try:
                 yield self._conn
-            except psycopg.OperationalError as exc:
+            except DatabaseError:
+                # Lost or conflicting: the next read opens a fresh connection.
                 self._conn.close()
                 self._conn = None
-                raise DatabaseError(
-                    "the database connection was lost", error_name=type(exc).__name__
-                ) from None
+                raise
 
 
 @st.cache_resource(show_spinner=False)
@@ -86,7 +84,7 @@ def _connection(url: str) -> _Connection:
     return _Connection(url)
 
 
-def _run(url: str, read: Callable[[psycopg.Connection[dict[str, Any]]], T]) -> T:
+def _run(url: str, read: Callable[[Connection], T]) -> T:
     with _connection(url).use() as conn:
         return read(conn)
 

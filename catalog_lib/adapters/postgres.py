@@ -121,7 +121,11 @@ class TranslatingConnection(psycopg.Connection[Row]):
             raise translate_error(exc) from None
 
 
-def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[str, Any]]:
+# The connection type every caller of `connect` gets: rows as dicts, errors from the tree.
+Connection = psycopg.Connection[dict[str, Any]]
+
+
+def connect(url: str, *, autocommit: bool = False) -> Connection:
     """Open a connection that returns rows as dicts and raises only error-tree exceptions.
 
     This is the only way the product opens a database connection. Use it as a context
@@ -129,7 +133,7 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[dict[st
     and closes the connection.
     """
     try:
-        conn: psycopg.Connection[dict[str, Any]] = TranslatingConnection.connect(
+        conn: Connection = TranslatingConnection.connect(
             url, autocommit=autocommit, row_factory=dict_row, connect_timeout=10
         )
     except psycopg.OperationalError as exc:

@@ -6,16 +6,14 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from catalog_lib.adapters.postgres import connect
+from catalog_lib.adapters.postgres import Connection, connect
 from catalog_lib.ops.reports import get_job_progress
 
-JobLocator = Callable[[psycopg.Connection[Any]], uuid.UUID | None]
+JobLocator = Callable[[Connection], uuid.UUID | None]
 
 
 @contextmanager

@@ -13,10 +13,9 @@ import sys
 import uuid
 from typing import Annotated, Any
 
-import psycopg
 import typer
 
-from catalog_lib.adapters.postgres import connect
+from catalog_lib.adapters.postgres import Connection, connect
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import list_successors
@@ -156,7 +155,7 @@ def _run_action_flow(
 def _running_successor(job_id: uuid.UUID) -> JobLocator:
     """Find the job an action created for `job_id` once it runs."""
 
-    def locate(conn: psycopg.Connection[Any]) -> uuid.UUID | None:
+    def locate(conn: Connection) -> uuid.UUID | None:
         live = [s for s in list_successors(conn, job_id) if s.status is JobStatus.RUNNING]
         return live[0].id if live else None
 
