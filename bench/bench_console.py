@@ -41,7 +41,8 @@ def page_reads(conn: psycopg.Connection[Any], now: datetime) -> list[tuple[str, 
         "SELECT supersedes_job_id AS id FROM etl_jobs WHERE supersedes_job_id IS NOT NULL"
         " ORDER BY created_at DESC LIMIT 1"
     ).fetchone()
-    assert failed is not None and retried is not None
+    assert failed is not None
+    assert retried is not None
     job_id, chained_id = failed["id"], retried["id"]
     sources = overview.job_filter_options(conn).sources
     keys = conn.execute(

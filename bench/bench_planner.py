@@ -55,7 +55,7 @@ def raw_read(path: Path) -> int:
 
 
 def planner_peak(path: Path, chunk_size: int) -> tuple[int, int]:
-    """tracemalloc peak of planning ``path`` (block buffers included) and its chunk count."""
+    """Tracemalloc peak of planning ``path`` (block buffers included) and its chunk count."""
     gc.collect()
     tracemalloc.start()
     try:

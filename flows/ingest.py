@@ -39,7 +39,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:  # noqa: ARG001 - Prefect's signature
     """Retry only errors a retry can fix (connection lost, throttling, serialization)."""
     try:
         state.result()
@@ -61,7 +61,7 @@ TRANSIENT_RETRIES: dict[str, Any] = {
 }
 
 
-def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+def _chunk_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:  # noqa: ARG001 - Prefect's
     """(job, ETag, byte range, parser version): a finished chunk is never recomputed."""
     spec: ChunkSpec = parameters["spec"]
     version: ObjectVersion = parameters["version"]
@@ -204,15 +204,15 @@ def _describe_failure(state: State[Any]) -> tuple[str, str]:
     return "crashed", state.message or "the flow run crashed"
 
 
-def _on_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+def _on_failure(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:  # noqa: ARG001 - hook
     _end_job(flow_run, state, JobStatus.FAILED)
 
 
-def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+def _on_cancellation(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:  # noqa: ARG001
     _end_job(flow_run, state, JobStatus.CANCELLED)
 
 
-def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
+def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:  # noqa: ARG001
     _release_lease(flow_run)
 
 
@@ -226,7 +226,7 @@ def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:
     task_runner=_thread_pool(16),
     persist_result=True,
 )
-def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:
+def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # noqa: ARG001 - run name
     """Ingest one job's object: every chunk exactly once, aggregate, reconcile, then publish.
 
     Apply is the first step that publishes; every step that may fail the job on its own runs

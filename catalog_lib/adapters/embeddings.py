@@ -46,7 +46,7 @@ class NoEmbeddings:
         self.dimensions: int | None = None
         self.enabled = False
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:  # noqa: ARG002 - the protocol's signature
         """Refuse: callers must check `enabled` before embedding.
 
         Raises:

@@ -149,7 +149,8 @@ def scrub_event(event: dict[str, Any], hint: dict[str, Any] | None) -> dict[str,
 
 
 def scrub_breadcrumb(
-    crumb: dict[str, Any], hint: dict[str, Any] | None = None
+    crumb: dict[str, Any],
+    hint: dict[str, Any] | None = None,  # noqa: ARG001 - sentry-sdk's before_send signature
 ) -> dict[str, Any] | None:
     """`before_breadcrumb`: keep the category, level and id-like data; scrub the message."""
     kept: dict[str, Any] = {
@@ -215,8 +216,11 @@ def _redact_everywhere(value: Any) -> Any:
 
 
 class SentryEventHandler(logging.Handler):
-    """Turns structured log records into Sentry events (failures, important warnings) or
-    breadcrumbs. Records without an `event` extra are ignored."""
+    """Turns structured log records into Sentry events or breadcrumbs.
+
+    Failures and important warnings become events, the rest breadcrumbs; records without an
+    `event` extra are ignored.
+    """
 
     catalog_etl_sentry = True
 

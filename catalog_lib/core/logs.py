@@ -130,6 +130,7 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     @property  # type: ignore[override,unused-ignore]
     def stream(self) -> TextIO:
+        """Always the current `sys.stderr` (pytest and terminals swap it at run time)."""
         return sys.stderr
 
     @stream.setter

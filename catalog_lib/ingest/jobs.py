@@ -136,7 +136,7 @@ def get_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> EtlJob | None:
 def mark_running(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, flow_run_id: uuid.UUID | None
 ) -> bool:
-    """pending → running (or a re-run of the job's own flow run); False if not allowed."""
+    """Pending → running (or a re-run of the job's own flow run); False if not allowed."""
     row = conn.execute(
         load_query("job_mark_running"), {"id": job_id, "run": flow_run_id}
     ).fetchone()
@@ -227,7 +227,7 @@ def record_unverified(
 
 
 def finalize_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
-    """running → completed with the apply totals summed in, dropping the job's staged rows.
+    """Running → completed with the apply totals summed in, dropping the job's staged rows.
 
     One transaction; False (and nothing changed) if the job was not running.
     """

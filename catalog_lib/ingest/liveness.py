@@ -100,7 +100,7 @@ def is_leased(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
 
 
 def close_if_runner_lost(conn: psycopg.Connection[Any], job_id: uuid.UUID, message: str) -> bool:
-    """running → failed (`runner_lost`) if, in this very statement, nobody holds the lease."""
+    """Running → failed (`runner_lost`) if, in this very statement, nobody holds the lease."""
     row = conn.execute(
         load_query("job_close_runner_lost"), {**_params(job_id), "id": job_id, "message": message}
     ).fetchone()

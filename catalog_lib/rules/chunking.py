@@ -71,7 +71,7 @@ class ChunkPlan:
 
 
 class _RecordScanner:
-    """Finds record terminators in a CSV byte stream fed block by block.
+    r"""Finds record terminators in a CSV byte stream fed block by block.
 
     Quote tracking follows Python's csv reader (and RFC 4180): a ``"`` opens a quoted field
     only at the start of a field (after ``,``, after a record terminator, or right after the

@@ -1,5 +1,6 @@
-"""The Prefect deployments of Catalog ETL: one list used by `catalog-etl serve` and by tests
-that check `prefect.yaml` against it (names, entrypoints, schedules must agree).
+"""The Prefect deployments of Catalog ETL: one list for `catalog-etl serve` and the tests.
+
+The tests check `prefect.yaml` against it (names, entrypoints, schedules must agree).
 
 Importing this module does not import prefect: `up`/`status` read the names without it.
 """

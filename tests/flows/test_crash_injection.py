@@ -229,7 +229,8 @@ def test_a_killed_catalog_etl_ingest_is_swept_and_retried(crash_env: Path, tmp_p
     assert killed.returncode == -9, killed.stderr[-2000:]
     with connect(db_url) as conn:
         row = conn.execute("SELECT id, status FROM etl_jobs").fetchone()
-    assert row is not None and row["status"] == "running"
+    assert row is not None
+    assert row["status"] == "running"
     job_id = row["id"]
 
     # Nothing reports the dead process: Prefect still shows its run RUNNING. The lease says it.

@@ -84,7 +84,8 @@ def test_flow_ingests_a_multi_chunk_file(flow_env: Path) -> None:
     job = job_row(get_runtime().database_url, job_id)
     assert job["status"] == "completed"
     assert (job["total_processed"], job["total_valid"], job["total_invalid"]) == (60, 59, 1)
-    assert job["verified_row_count"] == 60 and job["reconcile_delta"] == 0
+    assert job["verified_row_count"] == 60
+    assert job["reconcile_delta"] == 0
     assert job["flow_run_id"] == state.state_details.flow_run_id
     names = sorted(t.name for t in _task_runs(job["flow_run_id"]) if t.name.startswith("chunk"))
     assert len(names) == job["chunks_total"] > 2
@@ -122,7 +123,8 @@ def test_persisted_results_and_home_hold_no_row_content(flow_env: Path) -> None:
 
     assert state.is_completed(), state.message
     job = job_row(get_runtime().database_url, job_id)
-    assert job["chunks_total"] > 2 and job["total_processed"] == 40
+    assert job["chunks_total"] > 2
+    assert job["total_processed"] == 40
     written = [p for p in storage.rglob("*") if p.is_file() and p not in before]
     assert len(written) >= job["chunks_total"]  # plan, chunks, apply... were persisted
     home = Path(os.environ["CATALOG_HOME"])
@@ -130,7 +132,8 @@ def test_persisted_results_and_home_hold_no_row_content(flow_env: Path) -> None:
         content = _persisted_bytes(path)
         assert header_marker.encode() not in content, path
         assert row_marker.encode() not in content, path
-        assert b"Trail Tent" not in content and b"SKU-0000" not in content, path
+        assert b"Trail Tent" not in content, path
+        assert b"SKU-0000" not in content, path
 
 
 def test_read_header_equals_the_planned_header(flow_env: Path) -> None:
@@ -221,7 +224,8 @@ def test_transient_chunk_error_is_retried_and_applied_once(
         ).fetchall()
         staged = conn.execute("SELECT count(*) AS n FROM catalog_items").fetchone()
     assert ledger[1]["attempts"] == 3  # two failed attempts recorded, then the one that counted
-    assert staged is not None and staged["n"] == 59
+    assert staged is not None
+    assert staged["n"] == 59
     assert job_row(get_runtime().database_url, job_id)["total_processed"] == 60
 
 
@@ -289,7 +293,8 @@ def test_terminal_chunk_error_is_not_retried(
             "AND chunk_index = 1 AND phase = 'chunk'",
             (job_id,),
         ).fetchone()
-    assert attempts is not None and (attempts["attempts"], attempts["status"]) == (1, "failed")
+    assert attempts is not None
+    assert (attempts["attempts"], attempts["status"]) == (1, "failed")
     assert catalog_snapshot(get_runtime().database_url) == []
 
 

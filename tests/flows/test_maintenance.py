@@ -109,7 +109,8 @@ def test_retention_command_sweeps_and_dry_runs(cli_env: str) -> None:
     code, doc = _cli("retention", "--days", "90", "--json")
     assert (doc["deleted"], doc["capped"]) == (5, False)
     code, text = _cli("retention")
-    assert code == 0 and "deleted 0 rejected rows older than 90 days" in text
+    assert code == 0
+    assert "deleted 0 rejected rows older than 90 days" in text
 
 
 def test_audit_commands_run_ack_mute_and_history(cli_env: str) -> None:
@@ -117,7 +118,8 @@ def test_audit_commands_run_ack_mute_and_history(cli_env: str) -> None:
     code, report = _cli("audit", "--json")
     assert code == 0, report
     (source,) = report["sources"]
-    assert source["source"] == "trailco" and source["flags"] == ["decimal_bug (1)"]
+    assert source["source"] == "trailco"
+    assert source["flags"] == ["decimal_bug (1)"]
     assert report["thresholds"]["stale_days_threshold"] == 30
     flag_id = source["flag_details"][0]["id"]
 
@@ -134,15 +136,21 @@ def test_audit_commands_run_ack_mute_and_history(cli_env: str) -> None:
     assert again["sources"][0]["flag_details"][0]["state"] == "acknowledged"
     new_flag = again["sources"][0]["flag_details"][0]["id"]
     code, muted = _cli("audit", "mute", str(new_flag), "--reason", "later", "--days", "2", "--json")
-    assert code == 0 and muted["state"] == "muted" and muted["muted_until"]
+    assert code == 0
+    assert muted["state"] == "muted"
+    assert muted["muted_until"]
 
     code, missing = _cli("audit", "ack", "999999", "--reason", "x", "--json")
-    assert code == 2 and missing["error"] == "not_found"
+    assert code == 2
+    assert missing["error"] == "not_found"
     code, history = _cli("audit", "history", "--json")
-    assert code == 0 and len(history["flags"]) == 2
+    assert code == 0
+    assert len(history["flags"]) == 2
     assert [f["state"] for f in history["flags"]] == ["muted", "acknowledged"]
     code, text = _cli("audit", "history")
-    assert code == 0 and "decimal_bug (1)" in text and "muted" in text
+    assert code == 0
+    assert "decimal_bug (1)" in text
+    assert "muted" in text
     with connect(cli_env) as conn:
         actions = conn.execute(
             "SELECT action, outcome FROM operator_actions ORDER BY id"
@@ -153,7 +161,8 @@ def test_audit_commands_run_ack_mute_and_history(cli_env: str) -> None:
         ("audit.ack", "refused"),
     ]
     code, text = _cli("audit")
-    assert code == 0 and "decimal_bug (1)" in text
+    assert code == 0
+    assert "decimal_bug (1)" in text
 
 
 def test_maintenance_commands_do_not_import_prefect() -> None:
@@ -205,14 +214,18 @@ def test_retention_flow_records_the_run_and_routes_library_logs(
     result = state.result()
     assert (result["deleted"], result["batches"], result["capped"]) == (10, 2, True)
     assert result["result_files_deleted"] >= 1
-    assert not expired.exists() and kept.exists()
+    assert not expired.exists()
+    assert kept.exists()
     kept.unlink()
     with connect(db_url) as conn:
         run = conn.execute("SELECT * FROM maintenance_runs").fetchone()
-    assert run is not None and run["status"] == "succeeded" and run["result"]["deleted"] == 10
+    assert run is not None
+    assert run["status"] == "succeeded"
+    assert run["result"]["deleted"] == 10
     logs = _flow_logs(state.state_details.flow_run_id)
     events = [json.loads(m)["event"] for m in logs if m.startswith("{")]
-    assert "retention.completed" in events and "retention.capped" in events
+    assert "retention.completed" in events
+    assert "retention.capped" in events
 
 
 @pytest.mark.flow
@@ -223,7 +236,8 @@ def test_audit_flow_stores_snapshots(flow_env: Path, restore_logging: None) -> N
     state = catalog_audit(return_state=True)
     assert state.is_completed(), state.message
     (source,) = state.result()["sources"]
-    assert source["flags"] == ["decimal_bug (1)"] and source["snapshot_id"]
+    assert source["flags"] == ["decimal_bug (1)"]
+    assert source["snapshot_id"]
 
 
 MARKER = "ZZ-PRIVATE-ROW-MARKER"
@@ -318,12 +332,14 @@ def test_failing_ingest_leaks_no_row_content(
         ).fetchone()
         invalid = conn.execute("SELECT raw_data FROM invalid_item_logs").fetchall()
     # The markers did go through the pipeline (so the test can fail) ...
-    assert staged is not None and staged["n"] > 0
+    assert staged is not None
+    assert staged["n"] > 0
     assert any(MARKER in json.dumps(r["raw_data"]) for r in invalid)
     assert any('"event": "etl.chunk.completed"' in line for line in err.splitlines())
     # ... the failure reached Sentry as an event tagged with the job and source ...
     failed = [e for e in events if e["tags"].get("event") == "etl.job.failed"]
-    assert failed and failed[0]["tags"]["job_id"] == str(trigger.job_id)
+    assert failed
+    assert failed[0]["tags"]["job_id"] == str(trigger.job_id)
     assert failed[0]["tags"]["source"] == "trailco"
     # ... and no log line, record or Sentry payload carries row content or the URL secret.
     texts = {

@@ -55,7 +55,8 @@ def test_sweeper_closes_the_job_of_a_killed_serve_run(
     ).job_id
     home = Path(os.environ["CATALOG_HOME"]).resolve()
     served = wait_for(lambda: read_serve(home), 120, "the serve record", log)
-    assert served.pid == serving.pid and served.webhook is None
+    assert served.pid == serving.pid
+    assert served.webhook is None
 
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name("ingest-catalog/ingest-catalog")
@@ -70,7 +71,8 @@ def test_sweeper_closes_the_job_of_a_killed_serve_run(
         time.sleep(1.0)
 
         state = client.read_flow_run(run.id).state
-        assert state is not None and state.type is StateType.RUNNING
+        assert state is not None
+        assert state.type is StateType.RUNNING
         report = sweep_now(rt.database_url)
         swept = {j.job_id: j for j in report.jobs}[job_id]
         assert (swept.closed, swept.run_state, swept.error_kind) == (
@@ -95,5 +97,7 @@ def test_sweeper_closes_the_job_of_a_killed_serve_run(
             (job_id,),
         ).fetchone()
         items = conn.execute("SELECT count(*) AS n FROM catalog_items").fetchone()
-    assert applied is not None and applied["n"] == 0
-    assert items is not None and items["n"] == 0
+    assert applied is not None
+    assert applied["n"] == 0
+    assert items is not None
+    assert items["n"] == 0

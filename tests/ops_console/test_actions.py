@@ -202,7 +202,8 @@ def test_retry_starts_the_deployment_and_the_flow_records_the_operator(
     job_id = _failed_job(rt, "a.csv")
     at = _app(job_id=str(job_id))
     assert not at.exception
-    assert not at.warning and not at.error  # the deployments are served: no banner
+    assert not at.warning
+    assert not at.error
     at = _button(at, "Retry").click().run()
     # The dialog: target, stored vs live ETag, a disabled confirm until a reason is given.
     assert str(job_id)[:8] in _texts(at)
@@ -231,7 +232,8 @@ def test_retry_starts_the_deployment_and_the_flow_records_the_operator(
     at = at.run()  # the outcome panel reads what the flow recorded
     (action,) = _actions_of(db_url, job_id)
     assert action["actor"] == getpass.getuser()
-    assert action["action"] == "retry" and action["outcome"] == "succeeded"
+    assert action["action"] == "retry"
+    assert action["outcome"] == "succeeded"
     assert action["reason"] == "the database was restarted"
     assert action["parameters"]["channel"] == "console"
     new_job = action["result_job_id"]
@@ -260,7 +262,9 @@ def test_etag_mismatch_shows_both_etags_and_needs_a_deliberate_force(
     at = _button(at, "Retry").click().run()
     assert list(at.table[0].value["ETag"]) == [stored, live]
     warning = " ".join(str(w.value) for w in at.warning)
-    assert stored in warning and live in warning and "changed" in warning
+    assert stored in warning
+    assert live in warning
+    assert "changed" in warning
     at = _reason(at).input("new export").run()
     assert _button(at, "Confirm retry").disabled  # a reason alone is not enough
     assert "tick Force" in _texts(at)
@@ -293,8 +297,10 @@ def test_flow_refusal_is_shown_with_both_etags(
     at.session_state["job_id"] = str(job_id)
     at = at.run()
     error = " ".join(str(e.value) for e in at.error)
-    assert "Retry refused" in error and "ETL_ETAG_MISMATCH" in error
-    assert f"stored={stored}" in error and f"live={live}" in error
+    assert "Retry refused" in error
+    assert "ETL_ETAG_MISMATCH" in error
+    assert f"stored={stored}" in error
+    assert f"live={live}" in error
     (action,) = _actions_of(db_url, job_id)
     assert (action["outcome"], action["actor"]) == ("refused", "ops@example.com")
 
@@ -309,7 +315,8 @@ def test_deployments_not_served_are_reported_and_block_actions(
     job_id = _failed_job(rt, "d.csv")
     at = _app(job_id=str(job_id))
     banner = " ".join(str(w.value) for w in at.warning)
-    assert "not being served" in banner and "wait forever" in banner
+    assert "not being served" in banner
+    assert "wait forever" in banner
     assert "retry-job/retry-job has never been served" in banner
     at = _button(at, "Retry").click().run()
     assert "Nothing would run this" in " ".join(str(e.value) for e in at.error)
@@ -411,7 +418,8 @@ def test_flag_ack_records_the_operator_action(console: Path, db_url: str) -> Non
             "SELECT actor, action, reason FROM operator_actions WHERE target_flag_id = %s",
             (flag_id,),
         ).fetchone()
-    assert row is not None and row["actor"] == getpass.getuser()
+    assert row is not None
+    assert row["actor"] == getpass.getuser()
     assert row["reason"] == "known outage"
 
 
@@ -431,9 +439,11 @@ def test_deployment_health_rules() -> None:
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     fresh = DeploymentHealth("a/a", True, "READY", False, now - timedelta(seconds=20), now)
-    assert fresh.served and fresh.problem is None
+    assert fresh.served
+    assert fresh.problem is None
     stale = DeploymentHealth("a/a", True, "READY", False, now - timedelta(minutes=5), now)
-    assert not stale.served and "not being served" in str(stale.problem)
+    assert not stale.served
+    assert "not being served" in str(stale.problem)
     assert "paused" in str(DeploymentHealth("a/a", True, "READY", True, now, now).problem)
     assert "not registered" in str(DeploymentHealth("a/a", False, checked_at=now).problem)
     not_ready = DeploymentHealth("a/a", True, "NOT_READY", False, now, now)

@@ -144,7 +144,8 @@ def test_misconfigured_oidc_is_read_only_even_on_loopback(bind: Any) -> None:
     bind("127.0.0.1")
     at = _app(secrets={**AUTH, "redirect_uri": "http://127.0.0.1:8501/callback"})
     assert not ACTION_LABELS & _labels(at)
-    assert "misconfigured" in _sidebar_text(at) and "/oauth2callback" in _sidebar_text(at)
+    assert "misconfigured" in _sidebar_text(at)
+    assert "/oauth2callback" in _sidebar_text(at)
 
 
 def test_named_providers_get_one_sign_in_button_each(bind: Any) -> None:
@@ -178,7 +179,8 @@ def _decide(**overrides: Any) -> Any:
 def test_proxied_request_without_oidc_is_read_only() -> None:
     assert _decide().operator == Operator(actor="alice", mode="local")
     access = _decide(proxied=True)
-    assert access.operator is None and "proxy" in access.badge
+    assert access.operator is None
+    assert "proxy" in access.badge
 
 
 def test_identity_without_verified_email_cannot_act() -> None:
@@ -192,7 +194,8 @@ def test_identity_without_verified_email_cannot_act() -> None:
 
 def test_signed_out_with_oidc_is_never_local_operator() -> None:
     access = _decide(oidc=OidcConfig((None,)), user={"email": "test@example.com"})
-    assert access.operator is None and access.badge.startswith("signed out")
+    assert access.operator is None
+    assert access.badge.startswith("signed out")
 
 
 @pytest.mark.parametrize(

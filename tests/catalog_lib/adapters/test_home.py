@@ -76,7 +76,9 @@ def test_secret_file_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
     first = ensure_secret_file(path, prefix="catalog-etl:")
     second = ensure_secret_file(path, prefix="catalog-etl:")
 
-    assert first == second and first.startswith("catalog-etl:") and len(first) > 40
+    assert first == second
+    assert first.startswith("catalog-etl:")
+    assert len(first) > 40
     assert path.stat().st_mode & 0o777 == 0o600
     path.chmod(0o644)
     assert ensure_secret_file(path) == first
@@ -89,7 +91,8 @@ def test_an_empty_secret_file_is_replaced(tmp_path: Path) -> None:
 
     value = ensure_secret_file(path)
 
-    assert len(value) >= 32 and path.read_text().strip() == value
+    assert len(value) >= 32
+    assert path.read_text().strip() == value
 
 
 def test_prune_old_files_deletes_only_expired_files(tmp_path: Path) -> None:
@@ -101,7 +104,9 @@ def test_prune_old_files_deletes_only_expired_files(tmp_path: Path) -> None:
     os.utime(old, (eight_days_ago, eight_days_ago))
 
     assert prune_old_files(tmp_path, older_than=timedelta(days=7)) == 1
-    assert not old.exists() and fresh.exists() and (tmp_path / "nested").is_dir()
+    assert not old.exists()
+    assert fresh.exists()
+    assert (tmp_path / "nested").is_dir()
     assert prune_old_files(tmp_path / "missing", older_than=timedelta(days=7)) == 0
 
 

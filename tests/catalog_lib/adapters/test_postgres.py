@@ -76,7 +76,8 @@ def test_migrations_round_trip_on_empty_database(empty_db_url: str) -> None:
     upgrade_schema(empty_db_url, embedding_dimensions=8)
     assert _tables(empty_db_url) == TABLES
     status = get_schema_status(empty_db_url)
-    assert status.is_current and status.embedding_type == "vector(8)"
+    assert status.is_current
+    assert status.embedding_type == "vector(8)"
     upgrade_schema(empty_db_url, embedding_dimensions=8)  # idempotent: a no-op at head
     assert get_schema_status(empty_db_url).revision == status.head
     downgrade_schema(empty_db_url)
@@ -107,7 +108,8 @@ def test_price_is_numeric_and_keeps_three_decimals(db_url: str) -> None:
             "VALUES ('n', 'https://x.example/', 'S1', 1.299, now())"
         )
         price = conn.execute("SELECT price FROM catalog_items").fetchone()
-    assert price is not None and price["price"] == Decimal("1.299")
+    assert price is not None
+    assert price["price"] == Decimal("1.299")
 
 
 def test_job_counters_default_to_zero_and_are_not_null(db_url: str) -> None:
@@ -164,7 +166,8 @@ def test_provenance_is_unique_per_item_and_job(db_url: str) -> None:
         conn.execute(sql, (item["id"], job_id))
         conn.execute(sql, (item["id"], job_id))
         count = conn.execute("SELECT count(*) AS n FROM catalog_item_etl_jobs").fetchone()
-    assert count is not None and count["n"] == 1
+    assert count is not None
+    assert count["n"] == 1
 
 
 def test_sku_is_unique(db_url: str) -> None:
@@ -207,7 +210,7 @@ def test_a_killed_connection_is_transient_in_commit_and_transaction(db_url: str)
         admin.execute("SELECT pg_terminate_backend(%s, 5000)", (victim.info.backend_pid,))
         with pytest.raises(DatabaseConnectionError):
             victim.commit()
-    with (
+    with (  # noqa: PT012
         connect(db_url) as victim,
         connect(db_url, autocommit=True) as admin,
         pytest.raises(DatabaseConnectionError),
@@ -259,13 +262,15 @@ def test_unreachable_server_is_transient_without_the_dsn(db_url: str) -> None:
     with pytest.raises(DatabaseConnectionError) as caught:
         connect(dead)
     assert isinstance(caught.value, TransientError)
-    assert "hunter2" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert "127.0.0.1" not in str(caught.value)
 
 
 def test_a_malformed_database_url_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError) as caught:
         connect("postgresql://ops:hunter2@127.0.0.1:1/catalog?bogus=1")
-    assert "hunter2" not in str(caught.value) and "bogus" not in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert "bogus" not in str(caught.value)
 
 
 def test_translate_error_unwraps_sqlalchemy_and_drops_the_message() -> None:

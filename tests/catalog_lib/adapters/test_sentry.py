@@ -49,7 +49,8 @@ def test_important_warnings_become_events_with_tags(sentry: MemoryTransport, eve
     log.warning("w", extra={"event": event, "job_id": "job-1", "source": "trailco", "count": 3})
     _flush()
     (sent,) = sentry.events
-    assert sent["message"] == event and sent["level"] == "warning"
+    assert sent["message"] == event
+    assert sent["level"] == "warning"
     assert sent["tags"]["event"] == event
     assert (sent["tags"]["job_id"], sent["tags"]["source"]) == ("job-1", "trailco")
     assert sent["extra"]["count"] == 3
@@ -70,7 +71,8 @@ def test_ordinary_warnings_and_info_are_breadcrumbs_only(sentry: MemoryTransport
     log.error("e", extra={"event": "etl.job.failed", "job_id": "j", "source": "s"})
     _flush()
     (failed,) = sentry.events
-    assert failed["level"] == "error" and failed["tags"]["event"] == "etl.job.failed"
+    assert failed["level"] == "error"
+    assert failed["tags"]["event"] == "etl.job.failed"
     crumbs = [c["category"] for c in failed["breadcrumbs"]["values"]]
     assert crumbs[-2:] == ["etl.chunk.completed", "etl.embedding.retry"]
     assert failed["breadcrumbs"]["values"][-2]["data"] == {"job_id": "j", "rows_valid": 9}
@@ -90,7 +92,8 @@ def test_row_content_in_extras_is_dropped(sentry: MemoryTransport) -> None:
     _flush()
     (sent,) = sentry.events
     assert "ZZ-ROW" not in sentry.serialized()
-    assert sent["extra"]["rows"] == 4 and "item_name" not in sent["extra"]
+    assert sent["extra"]["rows"] == 4
+    assert "item_name" not in sent["extra"]
 
 
 def test_foreign_exception_values_are_withheld(sentry: MemoryTransport) -> None:
@@ -171,7 +174,8 @@ def test_scrub_event_strips_request_bodies_contexts_and_long_text() -> None:
     assert scrubbed["request"] == {"method": "POST", "url": "https://***@h.example/v1/ingest"}
     assert scrubbed["extra"] == {"job_id": "j", "count": 2}
     assert scrubbed["contexts"] == {"row": {}, "runtime": {"name": "CPython"}}
-    assert scrubbed["tags"] == {"source": "s"} and "user" not in scrubbed
+    assert scrubbed["tags"] == {"source": "s"}
+    assert "user" not in scrubbed
     assert scrubbed["message"] == "[scrubbed]"
 
 

@@ -104,7 +104,9 @@ def test_a_link_swapped_in_after_the_check_is_refused_by_the_open(
     (tmp_path / "outside" / "real.csv").write_bytes(SECRET)
     (landing / "v2" / "trailco").symlink_to(tmp_path / "outside", target_is_directory=True)
     monkeypatch.setattr(
-        LocalStore, "_jailed", lambda self, relative, shown: f"{landing}/{relative}"
+        LocalStore,
+        "_jailed",
+        lambda self, relative, shown: f"{landing}/{relative}",  # noqa: ARG005
     )
     with pytest.raises(ObjectOutsideLandingError):
         store.head(canonical)

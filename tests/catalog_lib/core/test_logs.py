@@ -24,10 +24,13 @@ def _line(record: logging.LogRecord) -> dict[str, object]:
 def test_line_has_base_keys_then_ids() -> None:
     line = _line(_record(event="etl.chunk.completed", job_id="j-1", chunk_index=3))
     assert list(line)[:4] == ["level", "event", "ts", "logger"]
-    assert line["level"] == "WARN" and line["event"] == "etl.chunk.completed"
-    assert line["logger"] == "catalog_lib.test" and str(line["ts"]).endswith("+00:00")
+    assert line["level"] == "WARN"
+    assert line["event"] == "etl.chunk.completed"
+    assert line["logger"] == "catalog_lib.test"
+    assert str(line["ts"]).endswith("+00:00")
     assert (line["job_id"], line["chunk_index"]) == ("j-1", 3)
-    assert "msg" not in line and "message" not in line
+    assert "msg" not in line
+    assert "message" not in line
 
 
 def test_event_defaults_to_the_message() -> None:
@@ -62,7 +65,8 @@ def test_foreign_exception_messages_are_withheld() -> None:
             "catalog_lib.t", logging.ERROR, __file__, 1, "x", (), __import__("sys").exc_info()
         )
     text = JsonFormatter().format(record)
-    assert "Secret Tent" not in text and json.loads(text)["error_name"] == "ValueError"
+    assert "Secret Tent" not in text
+    assert json.loads(text)["error_name"] == "ValueError"
 
 
 def test_unserialisable_values_are_named_not_dumped() -> None:
@@ -72,7 +76,9 @@ def test_unserialisable_values_are_named_not_dumped() -> None:
 
 def test_text_format_is_one_line() -> None:
     text = TextFormatter().format(_record(event="etl.x", job_id="j"))
-    assert "etl.x" in text and "job_id=j" in text and "\n" not in text
+    assert "etl.x" in text
+    assert "job_id=j" in text
+    assert "\n" not in text
 
 
 @pytest.fixture

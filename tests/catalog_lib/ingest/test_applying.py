@@ -59,7 +59,8 @@ def test_every_new_item_is_embedded_once(
     job = ingest_file(rt, "a.csv", to_csv(rows))
     assert job["total_embedding_failures"] == 0
     vectors = _vectors(db_url)
-    assert len(vectors) == 10 and all(v is not None and h for v, h in vectors.values())
+    assert len(vectors) == 10
+    assert all(v is not None and h for v, h in vectors.values())
     texts = _embedded_texts(embedding_server)
     assert len(texts) == 10  # one text per merged SKU, not per row
     assert any("Updated." in t for t in texts)
@@ -80,7 +81,8 @@ def test_unchanged_texts_are_not_embedded_again(
     changed[2] = catalog_row(2, description="A brand new description.")
     ingest_file(rt, "b.csv", to_csv(changed))
     texts = _embedded_texts(embedding_server)
-    assert len(texts) == 1 and "brand new" in texts[0]
+    assert len(texts) == 1
+    assert "brand new" in texts[0]
     after = _vectors(db_url)
     assert after["SKU-00001"] == before["SKU-00001"]
     assert after["SKU-00002"][1] != before["SKU-00002"][1]
@@ -111,7 +113,8 @@ def test_provider_failure_loads_rows_keeps_vectors_and_counts_once(
         ).fetchone()
         conn.execute("UPDATE etl_jobs SET status = 'running' WHERE id = %s", (job["id"],))
         conn.commit()
-    assert descriptions is not None and descriptions["description"] == "Changed 0"
+    assert descriptions is not None
+    assert descriptions["description"] == "Changed 0"
     # A retried apply partition is skipped by the ledger: the failures are not counted twice.
     for partition in range(rt.apply_partitions):
         result = steps.run_apply_partition(

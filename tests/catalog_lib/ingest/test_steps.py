@@ -50,7 +50,8 @@ def test_ingest_completes_with_exact_totals_and_reconcile(db_url: str, tmp_path:
     assert job["reconcile_delta"] == 0
     with connect(db_url) as conn:
         staged = conn.execute("SELECT count(*) AS n FROM etl_staged_items").fetchone()
-    assert staged is not None and staged["n"] == 0  # dropped when the job completed
+    assert staged is not None
+    assert staged["n"] == 0
 
 
 def test_invalid_rows_keep_file_level_ordinals_and_reasons(db_url: str, tmp_path: Path) -> None:
@@ -105,10 +106,13 @@ def test_a_completed_chunk_is_never_applied_twice(db_url: str, tmp_path: Path) -
         second = stage_chunk(conn, trigger.job_id, spec, parsed)
         staged = conn.execute("SELECT count(*) AS n FROM etl_staged_items").fetchone()
         ledger = conn.execute("SELECT attempts FROM etl_job_chunks").fetchone()
-    assert not first.skipped and second.skipped
+    assert not first.skipped
+    assert second.skipped
     assert second.rows_processed == first.rows_processed
-    assert staged is not None and staged["n"] == first.rows_valid
-    assert ledger is not None and ledger["attempts"] == 1
+    assert staged is not None
+    assert staged["n"] == first.rows_valid
+    assert ledger is not None
+    assert ledger["attempts"] == 1
 
 
 def test_racing_attempts_of_one_chunk_stage_it_once(db_url: str, tmp_path: Path) -> None:
@@ -132,7 +136,8 @@ def test_racing_attempts_of_one_chunk_stage_it_once(db_url: str, tmp_path: Path)
     assert sorted(r.skipped for r in results) == [False, True, True, True]
     with connect(db_url) as conn:
         staged = conn.execute("SELECT count(*) AS n FROM etl_staged_items").fetchone()
-    assert staged is not None and staged["n"] == 10
+    assert staged is not None
+    assert staged["n"] == 10
 
 
 def test_apply_is_idempotent_and_provenance_unique(db_url: str, tmp_path: Path) -> None:
@@ -172,7 +177,8 @@ def test_duplicate_trigger_returns_the_existing_job(db_url: str, tmp_path: Path)
     rt = local_runtime(db_url, tmp_path / "landing")
     job = ingest_file(rt, "a.csv", to_csv(_mixed_rows(12)))
     again = steps.request_ingest(rt, source="trailco", uri_or_key="a.csv", scraper_revision="t")
-    assert not again.created and again.duplicate_of == job["id"]
+    assert not again.created
+    assert again.duplicate_of == job["id"]
 
 
 def test_concurrent_triggers_create_one_job(db_url: str, tmp_path: Path) -> None:
@@ -212,7 +218,8 @@ def test_trigger_after_failure_resumes_from_the_ledger(db_url: str, tmp_path: Pa
         error_message="connection lost",
     )
     retry = steps.request_ingest(rt, source="s", uri_or_key="a.csv", scraper_revision="r")
-    assert retry.created and retry.supersedes_job_id == first.job_id
+    assert retry.created
+    assert retry.supersedes_job_id == first.job_id
     job = run_steps(rt, retry.job_id)
     with connect(db_url) as conn:
         attempts = conn.execute(
@@ -310,7 +317,8 @@ def test_ledger_records_when_each_attempt_ran(db_url: str, tmp_path: Path) -> No
             "SELECT started_at, finished_at FROM etl_job_chunks WHERE job_id = %s",
             (job["id"],),
         ).fetchall()
-    assert rows and all(r["started_at"] < r["finished_at"] for r in rows)
+    assert rows
+    assert all(r["started_at"] < r["finished_at"] for r in rows)
 
 
 def test_a_refused_second_run_cannot_fail_the_job_of_another_run(
@@ -331,7 +339,8 @@ def test_a_refused_second_run_cannot_fail_the_job_of_another_run(
         error_message="refused",
         flow_run_id=intruder,
     )
-    assert not ended and job_row(db_url, trigger.job_id)["status"] == "running"
+    assert not ended
+    assert job_row(db_url, trigger.job_id)["status"] == "running"
     assert steps.end_job(
         rt,
         trigger.job_id,

@@ -111,7 +111,8 @@ def test_retry_redoes_only_the_failed_chunks(db_url: str, tmp_path: Path) -> Non
         "succeeded",
     )
     assert (row["target_job_id"], row["result_job_id"]) == (original, result.new_job_id)
-    assert row["parameters"]["force"] is False and row["finished_at"] is not None
+    assert row["parameters"]["force"] is False
+    assert row["finished_at"] is not None
 
 
 def test_repair_reprocesses_everything_with_the_same_catalog(db_url: str, tmp_path: Path) -> None:
@@ -119,9 +120,11 @@ def test_repair_reprocesses_everything_with_the_same_catalog(db_url: str, tmp_pa
     first = ingest_file(rt, "a.csv", to_csv(_rows(24)))
     catalog = catalog_snapshot(db_url)
     result = _reingest(rt, _request(ActionKind.REPAIR, first["id"]))
-    assert result.outcome is Outcome.SUCCEEDED and result.new_job_id is not None
+    assert result.outcome is Outcome.SUCCEEDED
+    assert result.new_job_id is not None
     attempts = _chunk_attempts(db_url, result.new_job_id)
-    assert len(attempts) == first["chunks_total"] > 2 and set(attempts) == {1}
+    assert len(attempts) == first["chunks_total"] > 2
+    assert set(attempts) == {1}
     new = job_row(db_url, result.new_job_id)
     assert (new["mode"], new["total_processed"], new["reconcile_delta"]) == ("repair", 24, 0)
     assert catalog_snapshot(db_url) == catalog
@@ -132,7 +135,8 @@ def test_repair_of_a_failed_job_does_not_adopt_chunks(db_url: str, tmp_path: Pat
     rt = local_runtime(db_url, tmp_path / "landing", chunk_size=400)
     original = _failed_job(rt)
     result = _reingest(rt, _request(ActionKind.REPAIR, original))
-    assert result.outcome is Outcome.SUCCEEDED and result.new_job_id is not None
+    assert result.outcome is Outcome.SUCCEEDED
+    assert result.new_job_id is not None
     assert set(_chunk_attempts(db_url, result.new_job_id)) == {1}
 
 
@@ -156,8 +160,10 @@ def test_changed_source_is_refused_unless_forced(
     live = rt.store.head(job_row(db_url, job_id)["object_key"]).etag
     refused = _run(rt, _request(kind, job_id))
     assert (refused.outcome, refused.code) == (Outcome.REFUSED, ActionCode.ETAG_MISMATCH)
-    assert (refused.stored_etag, refused.live_etag) == (stored, live) and stored != live
-    assert f"stored={stored}" in refused.message and f"live={live}" in refused.message
+    assert (refused.stored_etag, refused.live_etag) == (stored, live)
+    assert stored != live
+    assert f"stored={stored}" in refused.message
+    assert f"live={live}" in refused.message
     forced = _run(rt, _request(kind, job_id, force=True))
     assert forced.outcome is Outcome.SUCCEEDED, forced.message
     if kind is ActionKind.RECONCILE:
@@ -194,7 +200,8 @@ def test_changed_s3_source_is_refused_unless_forced(
     _overwrite(rt, "v2/trailco/a.csv")
     refused = _run(rt, _request(kind, job_id))
     assert (refused.outcome, refused.code) == (Outcome.REFUSED, ActionCode.ETAG_MISMATCH)
-    assert refused.stored_etag != refused.live_etag and refused.live_etag
+    assert refused.stored_etag != refused.live_etag
+    assert refused.live_etag
     forced = _run(rt, _request(kind, job_id, force=True))
     assert forced.outcome is Outcome.SUCCEEDED, forced.message
     if forced.new_job_id is not None:
@@ -262,7 +269,8 @@ def test_unknown_job_is_refused_and_recorded(db_url: str, tmp_path: Path, kind: 
     result = _run(rt, _request(kind, missing))
     assert (result.outcome, result.code) == (Outcome.REFUSED, ActionCode.NOT_FOUND)
     (row,) = _actions(db_url)
-    assert row["target_job_id"] is None and row["parameters"]["job_id"] == str(missing)
+    assert row["target_job_id"] is None
+    assert row["parameters"]["job_id"] == str(missing)
 
 
 @pytest.mark.parametrize(
@@ -326,7 +334,8 @@ def test_racing_retries_create_one_job(db_url: str, tmp_path: Path) -> None:
         n = conn.execute(
             "SELECT count(*) AS n FROM etl_jobs WHERE supersedes_job_id = %s", (original,)
         ).fetchone()
-    assert n is not None and n["n"] == 1
+    assert n is not None
+    assert n["n"] == 1
 
 
 def test_unique_index_settles_the_race_in_the_database(db_url: str, tmp_path: Path) -> None:
@@ -348,7 +357,8 @@ def test_unique_index_settles_the_race_in_the_database(db_url: str, tmp_path: Pa
             for _ in range(2)
         ]
         conn.commit()
-    assert made[0] is not None and made[1] is None
+    assert made[0] is not None
+    assert made[1] is None
 
 
 def test_retry_of_an_already_recovered_job_is_refused(db_url: str, tmp_path: Path) -> None:
@@ -402,7 +412,9 @@ def test_chain_over_repair_of_repair(db_url: str, tmp_path: Path) -> None:
             "replaces" if i < me else "self" if i == me else "replaced_by" for i in range(3)
         ]
         assert [c.mode for c in chain] == [JobMode.INGEST, JobMode.REPAIR, JobMode.REPAIR]
-    assert details[r1] is not None and details[r2] is not None and details[first] is not None
+    assert details[r1] is not None
+    assert details[r2] is not None
+    assert details[first] is not None
     assert (details[r1].replaces, details[r1].replaced_by) == ([first], [r2])
     assert (details[r2].replaces, details[r2].replaced_by) == ([r1, first], [])
     assert (details[first].replaces, details[first].replaced_by) == ([], [r1, r2])

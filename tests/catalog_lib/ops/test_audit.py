@@ -281,8 +281,10 @@ def test_stats_median_min_max_and_staleness(catalog: Catalog) -> None:
     cheap = report["cheap"]
     assert (cheap["median_price"], cheap["min_price"], cheap["max_price"]) == (10.0, 5.0, 25.0)
     assert cheap["flags"] == ["low_median ($10.00)", "stale (31d)"]
-    assert cheap["last_job_id"] == str(job) and cheap["days_stale"] == 31
-    assert report["fresh"]["days_stale"] == 30 and report["fresh"]["flags"] == []
+    assert cheap["last_job_id"] == str(job)
+    assert cheap["days_stale"] == 31
+    assert report["fresh"]["days_stale"] == 30
+    assert report["fresh"]["flags"] == []
 
 
 @pytest.mark.postgres
@@ -336,7 +338,8 @@ def test_snapshots_keep_history_and_first_seen(catalog: Catalog) -> None:
             "SELECT status, result FROM maintenance_runs WHERE kind = 'audit' ORDER BY id"
         ).fetchall()
         history = list_flag_history(conn, source="trailco")
-    assert snapshots is not None and snapshots["n"] == 2
+    assert snapshots is not None
+    assert snapshots["n"] == 2
     assert [r["status"] for r in runs] == ["succeeded", "succeeded"]
     assert runs[-1]["result"] == {"sources": 1, "flags": 1, "open_flags": 1}
     assert [h.flag.label for h in history] == ["decimal_bug (1)", "decimal_bug (1)"]
@@ -385,7 +388,8 @@ def test_ack_persists_across_audits_and_is_recorded(catalog: Catalog) -> None:
         flag["id"],
         "known upstream",
     )
-    assert action["outcome"] == "succeeded" and action["finished_at"] is not None
+    assert action["outcome"] == "succeeded"
+    assert action["finished_at"] is not None
 
 
 @pytest.mark.postgres

@@ -39,7 +39,8 @@ def _rows(db_url: str) -> list[tuple[Any, ...]]:
 def test_signature_hash_is_stable_and_distinguishes_deliveries() -> None:
     key = signature_hash("1700000000", "sha256=" + "a" * 64)
 
-    assert len(key) == 64 and key == signature_hash(" 1700000000", "SHA256=" + "A" * 64)
+    assert len(key) == 64
+    assert key == signature_hash(" 1700000000", "SHA256=" + "A" * 64)
     assert key != signature_hash("1700000001", "sha256=" + "a" * 64)
     assert key != signature_hash("1700000000", "sha256=" + "b" * 64)
 

@@ -84,14 +84,16 @@ def test_sweep_counts_exactly_across_batches(
     assert _count(db_url) == (left, 7)  # fresh rows are never touched
     run = _runs(db_url)[-1]
     assert (run["kind"], run["status"]) == ("retention", "succeeded")
-    assert run["result"]["deleted"] == deleted and run["result"]["capped"] is capped
+    assert run["result"]["deleted"] == deleted
+    assert run["result"]["capped"] is capped
     assert run["parameters"] == {
         "retention_days": 90,
         "batch_size": batch,
         "max_batches": max_batches,
         "dry_run": False,
     }
-    assert run["duration_ms"] is not None and run["finished_at"] is not None
+    assert run["duration_ms"] is not None
+    assert run["finished_at"] is not None
 
 
 def test_capped_run_is_finished_by_the_next_run(db_url: str) -> None:
@@ -152,7 +154,8 @@ def test_a_failed_sweep_is_recorded(db_url: str) -> None:
     # Translated at the connection: the error class and SQLSTATE, never the server's text.
     assert caught.value.fields == {"error_name": "UndefinedTable", "sqlstate": "42P01"}
     run = _runs(db_url)[-1]
-    assert run["status"] == "failed" and run["error_message"] == str(caught.value)
+    assert run["status"] == "failed"
+    assert run["error_message"] == str(caught.value)
     assert "invalid_item_logs" not in run["error_message"]
 
 

@@ -44,7 +44,8 @@ def test_long_lists_and_objects_keep_their_first_entries_bounded() -> None:
     assert marker["prefix"][0]["length"] == 5000
     wide = {f"k{i}": i for i in range(MAX_ENTRIES + 1)}
     bounded = bound_value(wide)
-    assert bounded["length"] == MAX_ENTRIES + 1 and len(bounded["prefix"]) == MAX_ENTRIES
+    assert bounded["length"] == MAX_ENTRIES + 1
+    assert len(bounded["prefix"]) == MAX_ENTRIES
 
 
 def test_a_document_still_too_large_becomes_one_marker() -> None:

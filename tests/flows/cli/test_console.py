@@ -38,7 +38,8 @@ def test_bind_address_defaults_to_loopback_and_options_win(
     assert bind_address(settings, None, None) == ("127.0.0.1", 8501)
     assert bind_address(settings, "0.0.0.0", 9000) == ("0.0.0.0", 9000)
     host, port = bind_address(Settings(console_port=0), None, None)
-    assert host == "127.0.0.1" and 1024 <= port <= 65535
+    assert host == "127.0.0.1"
+    assert 1024 <= port <= 65535
 
 
 def test_console_url_is_reachable_from_this_machine() -> None:
@@ -58,7 +59,8 @@ def test_actions_mode_says_read_only_off_loopback() -> None:
 def test_streamlit_command_runs_the_console_entrypoint_headless() -> None:
     command = streamlit_command("127.0.0.1", 8600)
     assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
-    assert command[4] == str(app_path()) and app_path().name == "app.py"
+    assert command[4] == str(app_path())
+    assert app_path().name == "app.py"
     options = dict(zip(command[5::2], command[6::2], strict=True))
     assert options["--server.address"] == "127.0.0.1"
     assert options["--server.port"] == "8600"

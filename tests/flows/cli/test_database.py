@@ -79,7 +79,8 @@ def run_json(
     result = run_cli(home, *args, "--json", extra_env=extra_env)
     assert result.returncode == expect_code, (result.stdout, result.stderr)
     # json.loads rejects trailing data, so this also proves there is exactly one document.
-    assert result.stdout.endswith("\n") and result.stdout.count("\n") == 1, result.stdout
+    assert result.stdout.endswith("\n"), result.stdout
+    assert result.stdout.count("\n") == 1, result.stdout
     document = json.loads(result.stdout)
     assert isinstance(document, dict)
     return document

@@ -67,8 +67,11 @@ def test_ingest_prints_the_job_and_exits_zero(flow_env: Path) -> None:
         39,
         1,
     )
-    assert doc["chunks"] > 1 and doc["reconcile_delta"] == 0 and doc["duplicate_of"] is None
-    assert doc["filename"] == "a.csv" and doc["object_key"].endswith("/v2/trailco/a.csv")
+    assert doc["chunks"] > 1
+    assert doc["reconcile_delta"] == 0
+    assert doc["duplicate_of"] is None
+    assert doc["filename"] == "a.csv"
+    assert doc["object_key"].endswith("/v2/trailco/a.csv")
     assert doc["invalid_reasons"] == [
         {
             "field": "productUrl",
@@ -133,19 +136,25 @@ def test_jobs_filters_and_job_show(flow_env: Path) -> None:
     (flow_env / "e.csv").write_bytes(b"")
     _cli("ingest", "evo", "e.csv", "--json")
     code, failed = _cli("jobs", "--status", "failed", "--json")
-    assert code == 0 and [j["source"] for j in failed["jobs"]] == ["evo"]
+    assert code == 0
+    assert [j["source"] for j in failed["jobs"]] == ["evo"]
     code, trailco = _cli("jobs", "--source", "trailco", "--json")
     assert [j["job_id"] for j in trailco["jobs"]] == [job["job_id"]]
     code, shown = _cli("job", "show", job["job_id"], "--json")
-    assert code == 0 and set(shown) >= REQUIRED_KEYS
+    assert code == 0
+    assert set(shown) >= REQUIRED_KEYS
     assert sum(c["rows_processed"] for c in shown["ledger"]) == 12
     assert [c["id"] for c in shown["supersession_chain"]] == [job["job_id"]]
     code, text = _cli("job", "show", job["job_id"])
-    assert code == 0 and "chunk ledger" in text
+    assert code == 0
+    assert "chunk ledger" in text
     code, text = _cli("jobs", "--status", "failed")
-    assert code == 0 and "evo" in text and "trailco" not in text
+    assert code == 0
+    assert "evo" in text
+    assert "trailco" not in text
     code, missing = _cli("job", "show", "00000000-0000-0000-0000-000000000000", "--json")
-    assert code == 2 and missing["error"] == "not_found"
+    assert code == 2
+    assert missing["error"] == "not_found"
 
 
 def test_demo_ingests_every_sample_file(flow_env: Path) -> None:
@@ -155,7 +164,8 @@ def test_demo_ingests_every_sample_file(flow_env: Path) -> None:
     assert {j["source"] for j in doc["jobs"]} == set(expected)
     for job in doc["jobs"]:
         sample = expected[job["source"]]
-        assert job["status"] == "completed" and job["reconcile_delta"] == 0
+        assert job["status"] == "completed"
+        assert job["reconcile_delta"] == 0
         assert (job["total_processed"], job["total_invalid"]) == (
             sample.expected_rows,
             sample.expected_invalid,
@@ -163,7 +173,8 @@ def test_demo_ingests_every_sample_file(flow_env: Path) -> None:
     assert doc["catalog_items"] > 0
     assert doc["history"] == {"seeded_jobs": 150, "already_seeded": False}
     code, again = _cli("demo", "--rows", "60", "--json")
-    assert code == 0 and all(j["duplicate_of"] for j in again["jobs"])
+    assert code == 0
+    assert all(j["duplicate_of"] for j in again["jobs"])
     assert again["history"]["already_seeded"] is True
 
 
@@ -200,7 +211,8 @@ def test_a_failing_statement_is_a_clean_error_without_server_text(
     with connect(db_url) as conn:
         conn.execute("ALTER TABLE operator_actions RENAME TO operator_actions_moved")
     code, document = _cli("job", "show", job["job_id"], "--json")
-    assert code == 1 and document["error"] == "database_error"
+    assert code == 1
+    assert document["error"] == "database_error"
     assert "sqlstate=42P01" in document["message"]
     assert "operator_actions" not in document["message"]
 
@@ -212,4 +224,5 @@ def test_an_unreachable_database_is_a_clean_error_without_the_dsn(
     get_settings.cache_clear()
     code, document = _cli("jobs", "--json")
     assert (code, document["error"]) == (1, "database_unavailable")
-    assert "hunter2" not in json.dumps(document) and "127.0.0.1" not in json.dumps(document)
+    assert "hunter2" not in json.dumps(document)
+    assert "127.0.0.1" not in json.dumps(document)

@@ -76,7 +76,8 @@ def _completed_job(landing: Path, key: str = "a.csv") -> dict[str, Any]:
         rt, source="trailco", uri_or_key=key, scraper_revision="t", chunk_size=600
     )
     job = run_steps(rt, trigger.job_id)
-    assert job["status"] == "completed" and job["chunks_total"] > 2
+    assert job["status"] == "completed"
+    assert job["chunks_total"] > 2
     return {"job_id": str(job["id"]), "chunks": job["chunks_total"]}
 
 
@@ -113,7 +114,8 @@ def test_retry_resumes_from_the_ledger_and_records_the_action(flow_env: Path) ->
     assert (new["job_id"], new["status"], new["mode"]) == (doc["new_job_id"], "completed", "retry")
     assert new["supersedes_job_id"] == str(original)
     attempts = [c["attempts"] for c in new["ledger"]]
-    assert attempts[:2] == [0, 0] and set(attempts[2:]) == {1}  # only the failed chunks redone
+    assert attempts[:2] == [0, 0]
+    assert set(attempts[2:]) == {1}
     assert (new["total_processed"], new["total_invalid"], new["reconcile_delta"]) == (30, 1, 0)
     assert doc["flow_run_id"] == new["flow_run_id"] is not None
     assert doc["stored_etag"] == doc["live_etag"] == new["source_etag"]
@@ -125,7 +127,8 @@ def test_retry_resumes_from_the_ledger_and_records_the_action(flow_env: Path) ->
         "succeeded",
     )
     assert str(row["flow_run_id"]) == doc["flow_run_id"]
-    assert str(row["result_job_id"]) == doc["new_job_id"] and row["target_job_id"] == original
+    assert str(row["result_job_id"]) == doc["new_job_id"]
+    assert row["target_job_id"] == original
     assert row["parameters"] == {"force": False, "job_id": str(original), "channel": "cli"}
     assert job_row(get_runtime().database_url, original)["status"] == "failed"
 
@@ -162,7 +165,10 @@ def test_overwritten_source_is_refused_unless_forced(flow_env: Path, action: str
     assert doc["new_job_id"] is None
     if action == "retry":
         code, text = _cli(action, job_id)
-        assert code == 2 and "ETL_ETAG_MISMATCH" in text and stored in text and live in text
+        assert code == 2
+        assert "ETL_ETAG_MISMATCH" in text
+        assert stored in text
+        assert live in text
     code, forced = _cli(action, job_id, "--force", "--json")
     assert code == 0, forced
     assert (forced["refused"], forced["outcome"], forced["force"]) == (False, "succeeded", True)
@@ -187,10 +193,13 @@ def test_reconcile_prints_expected_actual_delta(flow_env: Path) -> None:
     job = _completed_job(flow_env)
     code, text = _cli("reconcile", job["job_id"])
     assert code == 0, text
-    assert "expected 30" in text and "actual   30" in text and "delta    0" in text
+    assert "expected 30" in text
+    assert "actual   30" in text
+    assert "delta    0" in text
     code, doc = _cli("reconcile", job["job_id"], "--json")
     assert (code, doc["expected"], doc["actual"], doc["delta"]) == (0, 30, 30, 0)
-    assert doc["flow_run_id"] is not None and doc["new_job_id"] is None
+    assert doc["flow_run_id"] is not None
+    assert doc["new_job_id"] is None
     after = job_row(get_runtime().database_url, uuid.UUID(job["job_id"]))
     assert (after["verified_row_count"], after["reconcile_delta"]) == (30, 0)
     assert [r["action"] for r in _actions()] == ["reconcile", "reconcile"]
@@ -223,7 +232,8 @@ def test_a_retry_whose_job_fails_again_exits_one(flow_env: Path) -> None:
     code, retried = _cli("retry", doc["job_id"], "--json")
     assert code == 1, retried
     assert (retried["outcome"], retried["code"]) == ("failed", "ETL_JOB_FAILED")
-    assert retried["new_job"]["status"] == "failed" and retried["flow_run_id"]
+    assert retried["new_job"]["status"] == "failed"
+    assert retried["flow_run_id"]
     (row,) = _actions()
     assert (row["outcome"], str(row["flow_run_id"])) == ("failed", retried["flow_run_id"])
 
@@ -243,9 +253,12 @@ def test_job_show_lists_the_chain_in_both_directions(flow_env: Path) -> None:
     assert (shown["replaces"], shown["replaced_by"]) == ([first], [r2])
     assert [a["action"] for a in shown["operator_actions"]] == ["repair", "repair"]
     code, text = _cli("job", "show", r1)
-    assert code == 0 and "supersession chain" in text
-    assert f"replaces: {first}" in text and f"replaced by: {r2}" in text
-    assert "replaced by this job" in text and "replaces this job" in text
+    assert code == 0
+    assert "supersession chain" in text
+    assert f"replaces: {first}" in text
+    assert f"replaced by: {r2}" in text
+    assert "replaced by this job" in text
+    assert "replaces this job" in text
 
 
 @pytest.mark.parametrize(
@@ -261,7 +274,8 @@ def test_prefect_yaml_deploys_the_action_flows(deployment: str, flow_name: str) 
     assert entry["work_pool"]["name"] == entries["ingest-catalog"]["work_pool"]["name"]
     path, _, function = entry["entrypoint"].partition(":")
     loaded = load_flow_from_entrypoint(f"{ROOT / path}:{function}")
-    assert isinstance(loaded, Flow) and loaded.name == flow_name
+    assert isinstance(loaded, Flow)
+    assert loaded.name == flow_name
 
 
 def test_deployment_parameter_force_is_parsed_not_coerced(flow_env: Path) -> None:

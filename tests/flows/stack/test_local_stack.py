@@ -46,11 +46,14 @@ def _alive(pid: int) -> bool:
 def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> None:
     state = Path(stack_home.env["CATALOG_HOME"]).resolve()
     first = ensure_prefect_server(state)
-    assert first.managed and first.pid is not None and is_healthy(first.api_url)
+    assert first.managed
+    assert first.pid is not None
+    assert is_healthy(first.api_url)
     assert first.api_url.startswith("http://127.0.0.1:")
     again = ensure_prefect_server(state)
     assert again.pid == first.pid
-    assert first.auth_string and again.auth_string == first.auth_string
+    assert first.auth_string
+    assert again.auth_string == first.auth_string
     assert first.auth_string not in repr(first)
     auth_file = auth_string_path(state)
     assert auth_file.read_text().strip() == first.auth_string
@@ -59,9 +62,11 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
     assert run_cli(stack_home, "db", "start").returncode == 0
 
     status = json.loads(run_cli(stack_home, "status", "--json").stdout)
-    assert status["prefect"]["running"] and status["prefect"]["healthy"]
+    assert status["prefect"]["running"]
+    assert status["prefect"]["healthy"]
     assert status["prefect"]["pid"] == first.pid
-    assert status["postgres"]["running"] and not status["postgres"]["external"]
+    assert status["postgres"]["running"]
+    assert not status["postgres"]["external"]
 
     down = run_cli(stack_home, "down", "--json")
     assert json.loads(down.stdout) == {
@@ -73,7 +78,8 @@ def test_prefect_server_is_started_once_reused_and_stopped(stack_home: Home) -> 
     assert not _alive(first.pid)
     assert read_managed_server(state) is None
     after = json.loads(run_cli(stack_home, "status", "--json").stdout)
-    assert not after["prefect"]["running"] and not after["postgres"]["running"]
+    assert not after["prefect"]["running"]
+    assert not after["postgres"]["running"]
     again_down = json.loads(run_cli(stack_home, "down", "--json").stdout)
     assert again_down == {
         "console_stopped": False,
@@ -138,7 +144,8 @@ def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
     assert httpx.get(f"{up['webhook']}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"{up['console']}/_stcore/health", timeout=5).status_code == 200
     assert not up["reused"]
-    assert (home / "run" / "serve.json").is_file() and (home / "logs" / "serve.log").is_file()
+    assert (home / "run" / "serve.json").is_file()
+    assert (home / "logs" / "serve.log").is_file()
     assert up["prefect_auth_file"] == str(auth_string_path(home))
     auth_string = auth_string_path(home).read_text().strip()
     _assert_api_requires_the_auth_string(up["prefect_api"], auth_string)
@@ -148,14 +155,19 @@ def test_up_then_down_leaves_no_process(stack_home: Home) -> None:
         assert private.stat().st_mode & 0o777 == 0o600, private
 
     again = json.loads(run_cli(stack_home, "up", "--json").stdout)
-    assert again["reused"] and again["serve_pid"] == up["serve_pid"]
-    assert again["webhook"] == up["webhook"] and again["console"] == up["console"]
+    assert again["reused"]
+    assert again["serve_pid"] == up["serve_pid"]
+    assert again["webhook"] == up["webhook"]
+    assert again["console"] == up["console"]
 
     status = json.loads(run_cli(stack_home, "status", "--json").stdout)
-    assert status["serve"]["running"] and status["serve"]["webhook_healthy"]
+    assert status["serve"]["running"]
+    assert status["serve"]["webhook_healthy"]
     assert status["serve"]["pid"] == up["serve_pid"]
-    assert status["prefect"]["healthy"] and status["postgres"]["running"]
-    assert status["console"]["running"] and status["console"]["healthy"]
+    assert status["prefect"]["healthy"]
+    assert status["postgres"]["running"]
+    assert status["console"]["running"]
+    assert status["console"]["healthy"]
     assert status["console"]["url"] == up["console"]
     pids = [
         up["serve_pid"],

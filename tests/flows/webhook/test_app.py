@@ -136,8 +136,10 @@ def test_signed_request_starts_one_job_and_one_run(
     response = _post(client, _body(KEY))
     assert response.status_code == 202, response.text
     doc = response.json()
-    assert doc["duplicate_of"] is None and doc["status"] == "pending"
-    assert doc["source"] == "trailco" and doc["object_key"].endswith("/" + KEY)
+    assert doc["duplicate_of"] is None
+    assert doc["status"] == "pending"
+    assert doc["source"] == "trailco"
+    assert doc["object_key"].endswith("/" + KEY)
     [job] = _job_rows(db_url)
     assert (str(job["id"]), job["scraper_revision"]) == (doc["job_id"], "abc123")
     [run] = _runs_of_job(prefect_api, ingest_deployment, doc["job_id"])
@@ -212,7 +214,8 @@ def test_each_object_is_headed_exactly_once_per_delivery(
     response = _post(client, _body("v2/trailco/a.csv", "v2/trailco/b.csv"))
     assert response.status_code == 202, response.text
     keys = [j["object_key"] for j in response.json()["jobs"]]
-    assert sorted(store.heads) == sorted(keys) and len(store.heads) == 2
+    assert sorted(store.heads) == sorted(keys)
+    assert len(store.heads) == 2
 
     store.heads.clear()
     again = _post(client, _body("v2/trailco/a.csv"))  # a re-delivery: HEADed once more, once
@@ -233,7 +236,8 @@ def test_a_failed_job_is_retried_by_a_new_job_with_its_own_run(
         )
         conn.commit()
     retry = _post(client, _body(KEY)).json()
-    assert retry["job_id"] != first["job_id"] and retry["duplicate_of"] is None
+    assert retry["job_id"] != first["job_id"]
+    assert retry["duplicate_of"] is None
     assert retry["flow_run_id"] != first["flow_run_id"]
     [run] = _runs_of_job(prefect_api, ingest_deployment, retry["job_id"])
     assert run["idempotency_key"] == f"{DEPLOYMENT}:{retry['job_id']}:1"
@@ -270,7 +274,8 @@ def test_a_replayed_signature_gets_the_first_receipt_and_triggers_nothing(
     # The same body signed at another second is a new delivery: the failed job is retried.
     fresh = _post(client, body)
     assert fresh.status_code == 202, fresh.text
-    assert fresh.json()["job_id"] != job_id and fresh.json()["duplicate_of"] is None
+    assert fresh.json()["job_id"] != job_id
+    assert fresh.json()["duplicate_of"] is None
     assert len(_job_rows(db_url)) == 2
 
 
@@ -619,7 +624,8 @@ def test_outcomes_are_logged_without_the_body(
         ("webhook.accepted", None, 202),
         ("webhook.rejected", "signature_mismatch", 401),
     ]
-    assert "Secret Value" not in caplog.text and "abc123" not in caplog.text
+    assert "Secret Value" not in caplog.text
+    assert "abc123" not in caplog.text
 
 
 def test_the_webhook_refuses_to_start_without_a_usable_secret(flow_env: Path) -> None:
@@ -670,7 +676,8 @@ def test_sign_command_prints_headers_that_verify(
 
     curl = CliRunner().invoke(cli_app, ["webhook", "sign", "--file", str(body_file), "--curl"])
     assert curl.stdout.startswith("curl -sS -X POST http://127.0.0.1:8787/v1/ingest")
-    assert f"--data-binary @{body_file}" in curl.stdout and SIGNATURE_HEADER in curl.stdout
+    assert f"--data-binary @{body_file}" in curl.stdout
+    assert SIGNATURE_HEADER in curl.stdout
 
     monkeypatch.delenv("CATALOG_WEBHOOK_SECRET")
     get_settings.cache_clear()
