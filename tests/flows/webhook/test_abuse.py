@@ -26,7 +26,8 @@ from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.prefect_rest import DeploymentRunner
 from catalog_lib.core.settings import Settings
 from catalog_lib.rules.signing import sign
-from flows.webhook.app import INGEST_PATH, create_app, start_webhook_thread
+from flows.webhook.app import INGEST_PATH, create_app
+from flows.webhook.server import start_webhook_thread
 from tests.factories import catalog_row, to_csv
 
 pytestmark = [pytest.mark.flow, pytest.mark.postgres]
