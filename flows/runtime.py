@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from catalog_lib.adapters.embeddings import build_provider
 from catalog_lib.adapters.postgres import resolve_database
 from catalog_lib.adapters.sentry import init_sentry
-from catalog_lib.adapters.storage import StorageConfig, open_store
+from catalog_lib.adapters.storage import StorageConfig, open_store, storage_config_from_settings
 from catalog_lib.core.errors import ConfigurationError
 from catalog_lib.core.logs import configure_logging
 from catalog_lib.core.settings import Settings, get_settings
@@ -34,13 +34,7 @@ def storage_config(settings: Settings) -> StorageConfig:
     """
     name = settings.s3_credentials_block
     if not name:
-        return StorageConfig(
-            landing_url=settings.landing_url,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            s3_region=settings.s3_region,
-            s3_access_key_id=secret_value(settings.s3_access_key_id),
-            s3_secret_access_key=secret_value(settings.s3_secret_access_key),
-        )
+        return storage_config_from_settings(settings)
     if settings.s3_access_key_id is not None or settings.s3_secret_access_key is not None:
         raise ConfigurationError(
             "CATALOG_S3_CREDENTIALS_BLOCK and CATALOG_S3_ACCESS_KEY_ID/SECRET are both set; "

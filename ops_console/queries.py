@@ -23,7 +23,12 @@ from catalog_lib.adapters.prefect_deployments import (
     DeploymentSchedule,
     list_deployment_schedules,
 )
-from catalog_lib.adapters.storage import ObjectStore, StorageConfig, open_store
+from catalog_lib.adapters.storage import (
+    ObjectStore,
+    StorageConfig,
+    open_store,
+    storage_config_from_settings,
+)
 from catalog_lib.core.errors import CatalogError, DatabaseError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ops import overview, reports
@@ -212,21 +217,6 @@ def current_flags(url: str, source: str | None = None) -> list[overview.FlagRow]
 
 
 # --- Landing --------------------------------------------------------------------------------
-def storage_config(cfg: Settings) -> StorageConfig:
-    """Where the landing area is, from the settings."""
-
-    def secret(value: Any) -> str | None:
-        return value.get_secret_value() if value is not None else None
-
-    return StorageConfig(
-        landing_url=cfg.landing_url,
-        s3_endpoint_url=cfg.s3_endpoint_url,
-        s3_region=cfg.s3_region,
-        s3_access_key_id=secret(cfg.s3_access_key_id),
-        s3_secret_access_key=secret(cfg.s3_secret_access_key),
-    )
-
-
 @st.cache_resource(show_spinner=False)
 def _store(config: StorageConfig) -> ObjectStore:
     return open_store(config)
@@ -238,7 +228,7 @@ def landing(url: str, landing_url: str) -> tuple[str, list[overview.LandingRow]]
     cfg = settings()
     if cfg.landing_url != landing_url:  # the cache key names the landing URL it read
         raise CatalogError("the landing URL changed while reading")
-    store = _store(storage_config(cfg))
+    store = _store(storage_config_from_settings(cfg))
     objects = overview.list_landing(store)
     return store.root_uri, _run(url, lambda c: overview.landing_states(c, objects))
 

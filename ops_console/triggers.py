@@ -26,7 +26,12 @@ from catalog_lib.adapters.prefect_rest import (
     action_key,
     idempotency_key,
 )
-from catalog_lib.adapters.storage import ObjectStore, ObjectVersion, StorageConfig, open_store
+from catalog_lib.adapters.storage import (
+    ObjectStore,
+    ObjectVersion,
+    open_store,
+    storage_config_from_settings,
+)
 from catalog_lib.core.errors import ConfigurationError, ObjectNotFoundError, SourceChangedError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ingest import jobs
@@ -130,21 +135,6 @@ class ActionBlockedError(ConfigurationError):
     kind = "action_blocked"
 
 
-def storage_config(settings: Settings) -> StorageConfig:
-    """The storage adapter's configuration, secrets unwrapped only here."""
-
-    def unwrap(value: Any) -> str | None:
-        return value.get_secret_value() if value is not None else None
-
-    return StorageConfig(
-        landing_url=settings.landing_url,
-        s3_endpoint_url=settings.s3_endpoint_url,
-        s3_region=settings.s3_region,
-        s3_access_key_id=unwrap(settings.s3_access_key_id),
-        s3_secret_access_key=unwrap(settings.s3_secret_access_key),
-    )
-
-
 def ui_base(api_url: str) -> str:
     """The Prefect UI's base URL: `PREFECT_UI_URL`, else the API URL without `/api`."""
     configured = os.environ.get("PREFECT_UI_URL")
@@ -179,7 +169,7 @@ class Backend:
         target = resolve_database(secret, settings.state_dir, settings.pg_bin_dir, start=False)
         return cls(
             database_url=target.url,
-            store=open_store(storage_config(settings)),
+            store=open_store(storage_config_from_settings(settings)),
             prefect_api=prefect_api or os.environ.get("PREFECT_API_URL") or None,
             chunk_size=settings.chunk_size,
         )

@@ -6,7 +6,11 @@ the local folder (and the landing jail); `s3` the S3-compatible backend; `factor
 """
 
 from catalog_lib.adapters.storage.base import ObjectStore, ObjectVersion, StorageConfig
-from catalog_lib.adapters.storage.factory import LandingStore, open_store
+from catalog_lib.adapters.storage.factory import (
+    LandingStore,
+    open_store,
+    storage_config_from_settings,
+)
 from catalog_lib.adapters.storage.local import LocalStore
 from catalog_lib.adapters.storage.s3 import S3Store
 
@@ -18,4 +22,5 @@ __all__ = [
     "S3Store",
     "StorageConfig",
     "open_store",
+    "storage_config_from_settings",
 ]

@@ -13,11 +13,13 @@ import builtins
 from collections.abc import Iterator
 
 import fsspec
+from pydantic import SecretStr
 
 from catalog_lib.adapters.storage.base import ObjectStore, ObjectVersion, StorageConfig
 from catalog_lib.adapters.storage.local import FILE_SCHEME, LocalStore
 from catalog_lib.adapters.storage.s3 import S3_SCHEME, S3Store, s3_root_uri
 from catalog_lib.core.errors import ConfigurationError, InvalidObjectKeyError
+from catalog_lib.core.settings import Settings
 
 
 def open_store(config: StorageConfig) -> ObjectStore:
@@ -104,3 +106,22 @@ class LandingStore:
             # Under an S3 landing root an absolute path can only be an absolute key.
             raise InvalidObjectKeyError("absolute keys are not allowed", object_key=text)
         return self._landing
+
+
+def storage_config_from_settings(settings: Settings) -> StorageConfig:
+    """The storage configuration the `CATALOG_*` settings give; secrets are unwrapped here only.
+
+    Credentials kept in a Prefect block (`CATALOG_S3_CREDENTIALS_BLOCK`) are read by the entry
+    points that may import prefect (`flows.runtime`), which call this for everything else.
+    """
+
+    def unwrap(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return StorageConfig(
+        landing_url=settings.landing_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        s3_access_key_id=unwrap(settings.s3_access_key_id),
+        s3_secret_access_key=unwrap(settings.s3_secret_access_key),
+    )
