@@ -182,3 +182,9 @@ def kill_lease_session(db_url: str, job_id: uuid.UUID) -> int:
             (LEASE_NAMESPACE, lease_key(job_id)),
         ).fetchall()
     return len(rows)
+
+
+def admin_dsn(conn: Any) -> str:
+    """A DSN for a second session as the same user (`info.dsn` leaves the password out)."""
+    password = conn.info.password
+    return f"{conn.info.dsn} password={password}" if password else conn.info.dsn

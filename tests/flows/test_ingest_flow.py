@@ -23,7 +23,7 @@ from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from flows import ingest as ingest_module
 from flows.runtime import get_runtime
-from tests.factories import HEADER, catalog_row, catalog_snapshot, job_row, to_csv
+from tests.factories import HEADER, admin_dsn, catalog_row, catalog_snapshot, job_row, to_csv
 
 pytestmark = [pytest.mark.flow, pytest.mark.postgres]
 
@@ -244,7 +244,7 @@ def test_a_killed_connection_in_a_chunk_task_is_retried(
         if spec.index == victim:
             attempts.append(spec.index)
             if len(attempts) == 1:
-                with connect(conn.info.dsn, autocommit=True) as admin:
+                with connect(admin_dsn(conn), autocommit=True) as admin:
                     admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
         return real_stage(conn, job, spec, *args, **kw)
 

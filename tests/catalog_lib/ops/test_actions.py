@@ -20,6 +20,7 @@ from catalog_lib.ops import actions
 from catalog_lib.ops.action_log import ActionCode, ActionKind, ActionRequest, ActionResult, Outcome
 from catalog_lib.ops.reports import get_job_detail, list_job_actions
 from tests.factories import (
+    admin_dsn,
     catalog_row,
     catalog_snapshot,
     ingest_file,
@@ -475,7 +476,7 @@ def test_reconcile_of_a_malformed_source_is_a_recorded_failure(db_url: str, tmp_
 
 def _kill_own_backend(conn: Any) -> None:
     """End the server process of `conn` (as an operator or a failover would), and wait for it."""
-    with connect(conn.info.dsn, autocommit=True) as admin:
+    with connect(admin_dsn(conn), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
 
 

@@ -179,14 +179,15 @@ def test_demo_ingests_every_sample_file(flow_env: Path) -> None:
 
 
 def test_a_lost_database_connection_is_a_clean_error(
-    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+    flow_env: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.cli import jobs as jobs_command
 
     real_list_jobs = jobs_command.list_jobs
 
     def list_on_a_killed_connection(conn: Any, **kwargs: Any) -> Any:
-        with connect(conn.info.dsn, autocommit=True) as admin:
+        # The DSN psycopg reports leaves the password out; the fixture's URL carries it.
+        with connect(db_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
         return real_list_jobs(conn, **kwargs)
 
