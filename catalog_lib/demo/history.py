@@ -733,13 +733,15 @@ def seed_history(
             return HistorySummary(now=now, skipped=True)
         data = generate_history(spec, now)
         _renumber(conn, data)
-        _copy(conn, "seed_history_copy_jobs", (_job_row(j) for j in data.jobs))
-        _copy(conn, "seed_history_copy_chunks", (c for j in data.jobs for c in j.chunks))
-        _copy(conn, "seed_history_copy_invalid_logs", data.invalid_logs)
-        _copy(conn, "seed_history_copy_snapshots", data.snapshots)
-        _copy(conn, "seed_history_copy_flags", data.flags)
-        _copy(conn, "seed_history_copy_runs", data.runs)
-        _copy(conn, "seed_history_copy_actions", data.actions)
+        _copy(conn, load_query("seed_history_copy_jobs"), (_job_row(j) for j in data.jobs))
+        _copy(
+            conn, load_query("seed_history_copy_chunks"), (c for j in data.jobs for c in j.chunks)
+        )
+        _copy(conn, load_query("seed_history_copy_invalid_logs"), data.invalid_logs)
+        _copy(conn, load_query("seed_history_copy_snapshots"), data.snapshots)
+        _copy(conn, load_query("seed_history_copy_flags"), data.flags)
+        _copy(conn, load_query("seed_history_copy_runs"), data.runs)
+        _copy(conn, load_query("seed_history_copy_actions"), data.actions)
         if data.items:
             conn.execute(
                 load_query("seed_history_items"),
@@ -771,8 +773,8 @@ def _reserve(conn: psycopg.Connection[Any], table: str, n: int) -> list[int]:
     return [int(r["id"]) for r in rows.fetchall()]
 
 
-def _copy(conn: psycopg.Connection[Any], query: str, rows: Iterable[Sequence[Any]]) -> None:
-    with conn.cursor().copy(load_query(query)) as copy:
+def _copy(conn: psycopg.Connection[Any], statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    with conn.cursor().copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 

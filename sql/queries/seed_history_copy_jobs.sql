@@ -1,3 +1,4 @@
+-- Seeded history (catalog_lib/demo/history.py): bulk-load generated rows of etl_jobs.
 COPY etl_jobs (
     id, status, source, filename, object_key, scraper_revision, ingest_key, mode, created_at,
     started_at, completed_at, chunk_size, chunks_total, apply_partitions, total_processed,
