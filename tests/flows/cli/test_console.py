@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -83,11 +84,10 @@ def test_console_env_passes_settings_home_and_prefect_api(
 def _console_ready(url: str, timeout_s: float = 60) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
+        # Not listening yet: poll again.
+        with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
                 return True
-        except httpx.HTTPError:
-            pass
         time.sleep(0.5)
     return False
 
