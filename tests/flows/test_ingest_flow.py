@@ -95,7 +95,6 @@ def test_flow_ingests_a_multi_chunk_file(flow_env: Path) -> None:
     assert keys[f"ingest-progress-{job_id}"].data == 100.0
 
 
-@pytest.mark.s3
 def _persisted_bytes(path: Path) -> bytes:
     """A result file's bytes with its base64 payload decoded (Prefect stores pickles so)."""
     raw = path.read_bytes()
@@ -149,6 +148,7 @@ def test_read_header_equals_the_planned_header(flow_env: Path) -> None:
     assert planned.without_header().chunks == planned.chunks
 
 
+@pytest.mark.s3
 def test_flow_ingests_from_the_s3_api(
     flow_env: Path, s3_bucket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
