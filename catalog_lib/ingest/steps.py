@@ -14,9 +14,11 @@ passed between steps: tasks may run in other threads or processes).
 
 Order: start, plan, chunks, aggregate, reconcile, apply, finalize. Everything that may fail a
 job on its own (the plan, a chunk, the ledger check, a transient error while counting) runs
-before apply, the first step that publishes; reconcile records a count mismatch or an
-uncountable file on the job instead of failing it; finalize sums the apply ledger into the job
-in the transaction that completes it.
+before apply; reconcile records a count mismatch or an uncountable file on the job instead of
+failing it. Apply partitions only prepare (merge and embed into `etl_prepared_items`);
+finalize is the ONE step that publishes: one transaction upserts every prepared item, sums the
+ledger into the job, drops its staged and prepared rows and completes it. A job that ends any
+other way has published nothing (`jobs.mark_ended` drops what it prepared).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from catalog_lib.core.errors import (
     TransientError,
 )
 from catalog_lib.ingest import jobs, ledger
-from catalog_lib.ingest.applying import ApplyResult, apply_partition
+from catalog_lib.ingest.applying import ApplyResult, apply_partition, publish_job
 from catalog_lib.ingest.ledger import ChunkResult, get_completed_chunk, record_failure
 from catalog_lib.ingest.staging import stage_chunk
 from catalog_lib.models.jobs import EtlJob, JobMode, LedgerPhase
@@ -203,15 +205,19 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         )
         adopted = 0
         superseded = job.supersedes_job_id
-        if job.mode is JobMode.RETRY and superseded is not None:
+        if superseded is not None:
             previous = jobs.get_job(conn, superseded)
-            if previous is not None and previous.source_etag == version.etag:
-                adopted = ledger.adopt_completed_chunks(
-                    conn,
-                    job_id,
-                    superseded,
-                    [(c.index, c.byte_start, c.byte_end) for c in plan.chunks],
-                )
+            reusable = (
+                job.mode is JobMode.RETRY
+                and previous is not None
+                and previous.source_etag == version.etag
+            )
+            adopted = ledger.take_over_superseded(
+                conn,
+                job_id,
+                superseded,
+                [(c.index, c.byte_start, c.byte_end) for c in plan.chunks] if reusable else None,
+            )
     return PlannedJob(
         job_id=job_id,
         version=version,
@@ -219,7 +225,7 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         chunks=plan.chunks,
         record_count=plan.record_count,
         adopted_chunks=adopted,
-        source_version=version.last_modified or job.created_at,
+        source_version=jobs.source_version_of(job),
         apply_partitions=partitions,
         data_start=plan.data_start,
     )
@@ -273,7 +279,10 @@ def run_chunk(
 def run_apply_partition(
     rt: Runtime, job_id: uuid.UUID, partition: int, partitions: int, source_version: datetime
 ) -> ApplyResult:
-    """Apply partition `partition` of `partitions` (the job's fixed count) exactly once."""
+    """Prepare partition `partition` of `partitions` (the job's fixed count) exactly once.
+
+    Nothing is published: `finalize_job` publishes every prepared partition at once.
+    """
     with connect(rt.database_url) as conn:
         try:
             return apply_partition(
@@ -367,10 +376,13 @@ def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
     )
 
 
-def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
-    """Move running → completed (guarded), summing apply totals in and dropping staged rows."""
+def finalize_job(rt: Runtime, job_id: uuid.UUID) -> jobs.JobTotals | None:
+    """Publish the job's prepared items and complete it in one transaction (`publish_job`).
+
+    Returns the job's final totals, or None (nothing changed) if the job was not running.
+    """
     with connect(rt.database_url) as conn:
-        return jobs.finalize_completed(conn, job_id)
+        return publish_job(conn, job_id)
 
 
 def end_job(
