@@ -24,6 +24,7 @@ other way has published nothing (`jobs.mark_ended` drops what it prepared).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,14 +32,16 @@ from pathlib import PurePosixPath
 
 from catalog_lib.adapters.counting import count_records
 from catalog_lib.adapters.embeddings import EmbeddingProvider
-from catalog_lib.adapters.postgres import connect, load_query
+from catalog_lib.adapters.postgres import Connection, connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import (
     CatalogError,
+    DatabaseError,
     JobNotFoundError,
     JobNotRunnableError,
     LedgerIncompleteError,
     SourceChangedError,
+    StorageError,
     TransientError,
 )
 from catalog_lib.ingest import jobs, ledger
@@ -55,6 +58,10 @@ from catalog_lib.rules.chunking import (
 from catalog_lib.rules.rows import parse_chunk
 
 log = logging.getLogger(__name__)
+
+# The header read of the flow body retries transient storage errors itself (read_header).
+HEADER_READ_ATTEMPTS = 4
+HEADER_READ_BACKOFF_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -234,13 +241,31 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
 def read_header(rt: Runtime, version: ObjectVersion, data_start: int) -> bytes:
     """Read the header record again from the bytes before `data_start` (a small range read).
 
-    The same planner parses them, so the result equals the header `plan_job` found.
+    The same planner parses them, so the result equals the header `plan_job` found. The flow
+    reads it in its own body (no task result may hold row content), where no task retry
+    applies, so a transient storage error is retried here: `HEADER_READ_ATTEMPTS` attempts
+    with a short exponential backoff.
     """
     if data_start <= 0:
         raise ValueError("data_start must be positive: the object has a header record")
-    prefix = rt.store.read_range(
-        version.uri, 0, min(data_start, version.size) - 1, expected=version
-    )
+    for attempt in range(1, HEADER_READ_ATTEMPTS + 1):
+        try:
+            prefix = rt.store.read_range(
+                version.uri, 0, min(data_start, version.size) - 1, expected=version
+            )
+            break
+        except StorageError as exc:
+            if attempt == HEADER_READ_ATTEMPTS:
+                raise
+            log.warning(
+                "header read failed; retrying",
+                extra={
+                    "event": "etl.header.retry",
+                    "attempt": attempt,
+                    "error_name": type(exc).__name__,
+                },
+            )
+            time.sleep(HEADER_READ_BACKOFF_S * 2 ** (attempt - 1))
     return plan_chunks([prefix], size=len(prefix), chunk_size=len(prefix)).header
 
 
@@ -260,7 +285,7 @@ def run_chunk(
             parsed = parse_chunk(body, header=header, spec=spec)
             result = stage_chunk(conn, job_id, spec, parsed, started_at=started_at)
         except Exception as exc:
-            record_failure(conn, job_id, LedgerPhase.CHUNK, spec.index, exc)
+            _note_failure(rt, conn, job_id, LedgerPhase.CHUNK, spec.index, exc)
             raise
     log.info(
         "chunk staged",
@@ -294,8 +319,39 @@ def run_apply_partition(
                 provider=rt.provider,
             )
         except Exception as exc:
-            record_failure(conn, job_id, LedgerPhase.APPLY, partition, exc)
+            _note_failure(rt, conn, job_id, LedgerPhase.APPLY, partition, exc)
             raise
+
+
+def _note_failure(
+    rt: Runtime,
+    conn: Connection,
+    job_id: uuid.UUID,
+    phase: LedgerPhase,
+    index: int,
+    error: BaseException,
+) -> None:
+    """Record a failed attempt in the ledger, on a fresh connection if the step's one is lost.
+
+    A killed or dropped connection is the commonest transient failure; noting it on that very
+    connection would fail too, and the ledger's `attempts` would not show the retry.
+    """
+    if not (conn.closed or conn.broken):
+        record_failure(conn, job_id, phase, index, error)
+        return
+    try:
+        with connect(rt.database_url) as fresh:
+            record_failure(fresh, job_id, phase, index, error)
+    except DatabaseError:
+        log.warning(
+            "could not record a failed attempt in the ledger",
+            extra={
+                "event": "etl.ledger.record_failed",
+                "job_id": str(job_id),
+                "phase": str(phase),
+                "chunk_index": index,
+            },
+        )
 
 
 def aggregate_job(
