@@ -1,8 +1,8 @@
 """Crash injection: SIGKILL the process running an ingest at seeded points, then recover.
 
 Each trial kills the worker at a failpoint (`catalog_lib.core.failpoints`) — before, inside
-and after a chunk's transaction, inside and after an apply partition's transaction, before and
-after finalize, right after the job's lease is taken — then lets the sweeper and a retry
+and after a chunk's transaction, inside and after an apply partition's transaction, before,
+inside and after the publish transaction, right after the job's lease is taken — then lets the sweeper and a retry
 finish, and checks the outcome against one clean run of the same file: `catalog_items`, the
 completed job's provenance and rejected rows identical, exact totals, reconcile delta 0, and no
 job left pending or running. The trials run under a real `catalog-etl serve` (the runner's
@@ -56,6 +56,7 @@ POINTS: tuple[tuple[str, int], ...] = (
     ("apply.in_tx", PARTITIONS),
     ("apply.after_commit", PARTITIONS),
     ("ingest.before_finalize", 1),
+    ("publish.in_tx", 1),
     ("ingest.after_finalize", 1),
 )
 
