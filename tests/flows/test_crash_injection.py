@@ -5,9 +5,10 @@ and after a chunk's transaction, inside and after an apply partition's transacti
 inside and after the publish transaction, right after the job's lease is taken — then lets the
 sweeper and a retry finish, and checks the outcome against one clean run of the same file:
 `catalog_items`, the completed job's provenance and rejected rows identical, exact totals,
-reconcile delta 0, and no job left pending or running. The trials run under a real `catalog-etl serve` (the runner's
-flow-run subprocess is what dies); one more kills a `catalog-etl ingest` process, which no
-supervisor reports: only the job's liveness lease shows that its runner is gone.
+reconcile delta 0, and no job left pending or running. The trials run under a real
+`catalog-etl serve` (the runner's flow-run subprocess is what dies); one more kills a
+`catalog-etl ingest` process, which no supervisor reports: only the job's liveness lease shows
+that its runner is gone.
 """
 
 from __future__ import annotations
