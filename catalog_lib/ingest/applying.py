@@ -38,7 +38,11 @@ EMBED_SLICE = 256
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What preparing one apply partition did (or had already done, when skipped)."""
+    """What preparing one apply partition did (or had already done, when skipped).
+
+    `items_prepared` is the number of merged items written (0 when skipped: the ledger keeps
+    what the publish upserted, `items_upserted`, not what was prepared).
+    """
 
     partition: int
     skipped: bool
@@ -85,7 +89,7 @@ def apply_partition(
             raise JobNotRunnableError("job is not running; nothing to prepare", job_id=job_id)
         ledger = lock_ledger_row(conn, job_id, LedgerPhase.APPLY, partition)
         if is_completed(ledger):
-            return ApplyResult(partition, True, ledger.items_upserted, ledger.embedding_failures)
+            return ApplyResult(partition, True, 0, ledger.embedding_failures)
         _merge_partition(conn, job_id, partition, partitions)
         conn.execute(load_query("create_vectors_table"))
         _copy_vectors(conn, vectors)
