@@ -52,7 +52,7 @@ def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) ->
 
 # Every task retries transient errors only, with jittered exponential backoff; the configured
 # retry count and backoff base are applied per run by `_with_retry_policy`, which the flow
-# applies to every task it runs (plan, chunks, apply partitions, aggregate, reconcile).
+# applies to every task it runs (plan, chunks, apply partitions, aggregate, reconcile, publish).
 TRANSIENT_RETRIES: dict[str, Any] = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(2),
@@ -106,10 +106,19 @@ def chunk_task(job_id: str, version: ObjectVersion, header: bytes, spec: ChunkSp
 def apply_task(
     job_id: str, partition: int, partitions: int, source_version: datetime
 ) -> ApplyResult:
-    """Merge, embed and upsert one SKU-hash partition (skipped if already done)."""
+    """Merge and embed one SKU-hash partition into prepared items (skipped if already done)."""
     return steps.run_apply_partition(
         get_runtime(), uuid.UUID(job_id), partition, partitions, source_version
     )
+
+
+@task(
+    name="publish",
+    **TRANSIENT_RETRIES,
+)
+def publish_task(job_id: str) -> JobTotals | None:
+    """Publish every prepared item and complete the job in ONE transaction (None: not running)."""
+    return steps.finalize_job(get_runtime(), uuid.UUID(job_id))
 
 
 @task(
@@ -229,8 +238,9 @@ def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:  # 
 def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # noqa: ARG001 - run name
     """Ingest one job's object: every chunk exactly once, aggregate, reconcile, then publish.
 
-    Apply is the first step that publishes; every step that may fail the job on its own runs
-    before it, and reconcile records a mismatch instead of failing (docs/ingest.md).
+    Apply partitions only prepare; `publish` is the one step that publishes, in one
+    transaction that also completes the job. Reconcile records a mismatch instead of failing
+    (docs/ingest.md).
     """
     configure_flow_observability()
     logger = get_run_logger()
@@ -259,7 +269,8 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
     ]
     applied = [f.result() for f in partitions]
     failpoint("ingest.before_finalize")
-    if not steps.finalize_job(rt, uuid.UUID(job_id)):
+    published = _with_retry_policy(publish_task)(job_id)
+    if published is None:
         raise JobNotRunnableError("job left the running state before finalize", job_id=job_id)
     failpoint("ingest.after_finalize")
     summary = {
@@ -270,7 +281,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
         "total_processed": totals.total_processed,
         "total_valid": totals.total_valid,
         "total_invalid": totals.total_invalid,
-        "items_upserted": sum(a.items_upserted for a in applied),
+        "items_upserted": published.items_upserted,
         "total_embedding_failures": sum(a.embedding_failures for a in applied),
         "verified_row_count": report.expected,
         "reconcile_delta": report.delta,

@@ -1,8 +1,14 @@
-"""The apply phase: merge staged rows per SKU, embed what changed, upsert, record provenance.
+"""The apply phase: prepare each SKU-hash partition, then publish the whole job at once.
 
-The work is split into SKU-hash partitions. Each partition runs in ONE transaction that also
-completes its ledger row, so a partition is applied exactly once across retries and crashes,
-and its embedding failures are counted exactly once.
+Preparing a partition merges its staged rows per SKU and embeds what changed; it runs in ONE
+transaction that writes the merged items to `etl_prepared_items` and completes its ledger row,
+so a partition is prepared exactly once across retries and crashes, and its embedding failures
+are counted exactly once. Nothing is published there.
+
+Publishing (`publish_job`) is ONE transaction: it completes the job (guarded), upserts every
+prepared item into `catalog_items` (version guard, weight rule, provenance), sums the ledger
+into the job and deletes the job's staged and prepared rows. Either all of a job's items are
+published with the job completed, or none is (a crash rolls it back; a re-run publishes again).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import psycopg
 
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
-from catalog_lib.core.errors import EmbeddingError
+from catalog_lib.core.errors import EmbeddingError, JobNotRunnableError, LedgerIncompleteError
 from catalog_lib.core.failpoints import failpoint
+from catalog_lib.ingest.jobs import JobTotals, get_job, source_version_of
 from catalog_lib.ingest.ledger import get_completed_row, is_completed, lock_ledger_row
 from catalog_lib.models.jobs import LedgerPhase
 from catalog_lib.rules.embedding_text import build_embedding_text, hash_embedding_text
@@ -31,11 +38,15 @@ EMBED_SLICE = 256
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What one apply partition did (or had already done, when skipped)."""
+    """What preparing one apply partition did (or had already done, when skipped).
+
+    `items_prepared` is the number of merged items written (0 when skipped: the ledger keeps
+    what the publish upserted, `items_upserted`, not what was prepared).
+    """
 
     partition: int
     skipped: bool
-    items_upserted: int
+    items_prepared: int
     embedding_failures: int
 
 
@@ -55,11 +66,13 @@ def apply_partition(
     source_version: datetime,
     provider: EmbeddingProvider,
 ) -> ApplyResult:
-    """Merge, embed and upsert one SKU-hash partition of a job, exactly once.
+    """Merge and embed one SKU-hash partition of a job into its prepared items, exactly once.
 
     Embedding requests run before the write transaction, so a slow provider never holds it
     open; the merge is recomputed inside it (staged rows do not change), and the ledger row is
-    locked there, so a partition completed meanwhile is skipped and nothing is applied twice.
+    locked there, so a partition completed meanwhile is skipped and nothing is prepared twice.
+    The job must be running: the transaction share-locks its row, so the job cannot end (and
+    drop its prepared items) halfway. `catalog_items` is only read here.
     """
     if not 0 <= partition < partitions:
         raise ValueError("partition must be in [0, partitions)")
@@ -72,17 +85,18 @@ def apply_partition(
             pending = _texts_to_embed(conn, provider, source_version)
         vectors, failures = _embed(provider, pending, job_id)
     with conn.transaction():
+        if conn.execute(load_query("job_lock_running"), {"id": job_id}).fetchone() is None:
+            raise JobNotRunnableError("job is not running; nothing to prepare", job_id=job_id)
         ledger = lock_ledger_row(conn, job_id, LedgerPhase.APPLY, partition)
         if is_completed(ledger):
-            return ApplyResult(partition, True, ledger.items_upserted, ledger.embedding_failures)
+            return ApplyResult(partition, True, 0, ledger.embedding_failures)
         _merge_partition(conn, job_id, partition, partitions)
         conn.execute(load_query("create_vectors_table"))
         _copy_vectors(conn, vectors)
         row = conn.execute(
-            load_query("upsert_merged_items"), {"job_id": job_id, "source_version": source_version}
+            load_query("insert_prepared_items"), {"job_id": job_id, "partition": partition}
         ).fetchone()
-        upserted = int(row["upserted"]) if row else 0
-        conn.execute(load_query("fill_older_weights"), {"source_version": source_version})
+        prepared = int(row["prepared"]) if row else 0
         failpoint("apply.in_tx")
         conn.execute(
             load_query("complete_ledger_row"),
@@ -93,13 +107,50 @@ def apply_partition(
                 "processed": 0,
                 "valid": 0,
                 "invalid": 0,
-                "upserted": upserted,
+                # The publish transaction sets how many of them it upserted.
+                "upserted": 0,
                 "embedding_failures": failures,
                 "started_at": started_at,
             },
         )
     failpoint("apply.after_commit")
-    return ApplyResult(partition, False, upserted, failures)
+    return ApplyResult(partition, False, prepared, failures)
+
+
+def publish_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobTotals | None:
+    """Publish the job's prepared items and complete it, in ONE transaction; None if not running.
+
+    The guarded `running → completed` update comes first and locks the job row, so the job
+    cannot be ended meanwhile; every apply partition must be prepared (else
+    `LedgerIncompleteError`, nothing changed). Then the version-guarded upsert with provenance,
+    the older-file weight rule, the ledger totals, and the deletion of the job's staged and
+    prepared rows. A failure anywhere rolls all of it back.
+    """
+    with conn.transaction():
+        if conn.execute(load_query("job_finalize"), {"id": job_id}).fetchone() is None:
+            return None
+        job = get_job(conn, job_id)
+        if job is None:
+            raise JobNotRunnableError("job vanished while publishing", job_id=job_id)
+        row = conn.execute(load_query("count_completed_partitions"), {"job_id": job_id}).fetchone()
+        prepared = int(row["n"]) if row else 0
+        if prepared != job.apply_partitions:
+            raise LedgerIncompleteError(
+                "not every apply partition is prepared",
+                job_id=job_id,
+                partitions_prepared=prepared,
+                partitions_planned=job.apply_partitions,
+            )
+        params = {"job_id": job_id, "source_version": source_version_of(job)}
+        conn.execute(load_query("upsert_merged_items"), params)
+        conn.execute(load_query("fill_older_weights"), params)
+        failpoint("publish.in_tx")
+        totals = conn.execute(load_query("aggregate_job_totals"), {"job_id": job_id}).fetchone()
+        conn.execute(load_query("delete_staged_items"), {"job_id": job_id})
+        conn.execute(load_query("delete_prepared_items"), {"job_id": job_id})
+    if totals is None:
+        raise JobNotRunnableError("job vanished while publishing", job_id=job_id)
+    return JobTotals(**totals)
 
 
 def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int) -> bool:
@@ -167,16 +218,7 @@ def _embed(
 def _copy_vectors(conn: psycopg.Connection[Any], vectors: Sequence[_Vector]) -> None:
     if not vectors:
         return
-    as_array = _embedding_is_array(conn)
     with conn.cursor().copy(load_query("copy_vectors")) as copy:
         for vector in vectors:
             body = ",".join(repr(float(v)) for v in vector.values)
-            copy.write_row(
-                (vector.sku, f"{{{body}}}" if as_array else f"[{body}]", vector.text_hash)
-            )
-
-
-def _embedding_is_array(conn: psycopg.Connection[Any]) -> bool:
-    # The column is pgvector's `vector` when available, else the `real[]` fallback.
-    row = conn.execute(load_query("embedding_column_type")).fetchone()
-    return row is not None and str(row["type"]).endswith("[]")
+            copy.write_row((vector.sku, f"{{{body}}}", vector.text_hash))

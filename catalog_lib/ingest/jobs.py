@@ -226,17 +226,20 @@ def record_unverified(
         raise LookupError(f"job {job_id} does not exist")
 
 
-def finalize_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
-    """Running → completed with the apply totals summed in, dropping the job's staged rows.
+def source_version_of(job: EtlJob) -> datetime:
+    """The version of the job's source file: its last-modified time, else the job's creation."""
+    return job.source_last_modified or job.created_at
 
-    One transaction; False (and nothing changed) if the job was not running.
+
+def discard_unpublished(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> None:
+    """Drop what a job prepared but never published (call it where the job ends unpublished).
+
+    Its prepared items are deleted and its completed apply partitions marked discarded, so a
+    re-run of the job prepares them again. Staged rows and completed chunks stay: the job's
+    retry adopts (moves) them, and a retry or repair releases whatever is left.
     """
-    with conn.transaction():
-        row = conn.execute(load_query("job_finalize"), {"id": job_id}).fetchone()
-        if row is not None:
-            conn.execute(load_query("aggregate_job_totals"), {"job_id": job_id})
-            conn.execute(load_query("delete_staged_items"), {"job_id": job_id})
-    return row is not None
+    conn.execute(load_query("delete_prepared_items"), {"job_id": job_id})
+    conn.execute(load_query("discard_apply_partitions"), {"job_id": job_id})
 
 
 def mark_ended(
@@ -250,21 +253,27 @@ def mark_ended(
 ) -> bool:
     """pending/running → failed or cancelled with an error kind; False if already ended.
 
+    In the same transaction the job's unpublished work is discarded (`discard_unpublished`):
+    a job that did not complete never publishes anything.
+
     With `flow_run_id`, only that run's own job (or a job no run has claimed yet) is ended: a
     second run that was refused for a job another run is working on must not fail that job.
     """
     if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise ValueError("mark_ended only moves a job to failed or cancelled")
-    row = conn.execute(
-        load_query("job_mark_ended"),
-        {
-            "status": str(status),
-            "kind": error_kind,
-            "message": error_message[:MAX_ERROR_MESSAGE],
-            "id": job_id,
-            "run": flow_run_id,
-        },
-    ).fetchone()
+    with conn.transaction():
+        row = conn.execute(
+            load_query("job_mark_ended"),
+            {
+                "status": str(status),
+                "kind": error_kind,
+                "message": error_message[:MAX_ERROR_MESSAGE],
+                "id": job_id,
+                "run": flow_run_id,
+            },
+        ).fetchone()
+        if row is not None:
+            discard_unpublished(conn, job_id)
     conn.commit()
     return row is not None
 

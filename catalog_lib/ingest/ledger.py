@@ -144,22 +144,34 @@ def is_completed(entry: EtlJobChunk) -> bool:
     return entry.status is ChunkStatus.COMPLETED
 
 
-def adopt_completed_chunks(
+def take_over_superseded(
     conn: psycopg.Connection[Any],
     job_id: uuid.UUID,
     from_job_id: uuid.UUID,
-    chunks: list[tuple[int, int, int]],
+    chunks: list[tuple[int, int, int]] | None,
 ) -> int:
-    """Copy the superseded job's completed chunks whose byte ranges match this job's plan."""
+    """Adopt the superseded job's reusable chunks, then release the rest of its staged rows.
+
+    With `chunks` (index, byte start, byte end of this job's plan; a retry of the same object
+    version), every completed chunk of `from_job_id` with the same byte range whose staged rows
+    it still holds in full is adopted: ledger and rejected rows copied, staged rows moved. Then
+    (also for a repair, `chunks=None`) the staged rows a failed or cancelled `from_job_id` still
+    holds are deleted: it will never be published. One transaction; returns how many chunks
+    were adopted.
+    """
+    adopted = 0
     with conn.transaction():
-        row = conn.execute(
-            load_query("adopt_completed_chunks"),
-            {
-                "job_id": job_id,
-                "from_job_id": from_job_id,
-                "chunk_indexes": [c[0] for c in chunks],
-                "byte_starts": [c[1] for c in chunks],
-                "byte_ends": [c[2] for c in chunks],
-            },
-        ).fetchone()
-    return int(row["adopted"]) if row else 0
+        if chunks:
+            row = conn.execute(
+                load_query("adopt_completed_chunks"),
+                {
+                    "job_id": job_id,
+                    "from_job_id": from_job_id,
+                    "chunk_indexes": [c[0] for c in chunks],
+                    "byte_starts": [c[1] for c in chunks],
+                    "byte_ends": [c[2] for c in chunks],
+                },
+            ).fetchone()
+            adopted = int(row["adopted"]) if row else 0
+        conn.execute(load_query("release_superseded_staging"), {"from_job_id": from_job_id})
+    return adopted

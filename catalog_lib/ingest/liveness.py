@@ -21,6 +21,7 @@ import psycopg
 
 from catalog_lib.adapters.postgres import connect, load_query
 from catalog_lib.core.errors import CatalogError, JobLeaseHeldError
+from catalog_lib.ingest.jobs import discard_unpublished
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,13 @@ def is_leased(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> bool:
 
 def close_if_runner_lost(conn: psycopg.Connection[Any], job_id: uuid.UUID, message: str) -> bool:
     """Running → failed (`runner_lost`) if, in this very statement, nobody holds the lease."""
-    row = conn.execute(
-        load_query("job_close_runner_lost"), {**_params(job_id), "id": job_id, "message": message}
-    ).fetchone()
+    with conn.transaction():
+        row = conn.execute(
+            load_query("job_close_runner_lost"),
+            {**_params(job_id), "id": job_id, "message": message},
+        ).fetchone()
+        if row is not None:
+            # A job that ends unpublished drops what it prepared (never half-applied).
+            discard_unpublished(conn, job_id)
     conn.commit()
     return row is not None

@@ -14,14 +14,17 @@ passed between steps: tasks may run in other threads or processes).
 
 Order: start, plan, chunks, aggregate, reconcile, apply, finalize. Everything that may fail a
 job on its own (the plan, a chunk, the ledger check, a transient error while counting) runs
-before apply, the first step that publishes; reconcile records a count mismatch or an
-uncountable file on the job instead of failing it; finalize sums the apply ledger into the job
-in the transaction that completes it.
+before apply; reconcile records a count mismatch or an uncountable file on the job instead of
+failing it. Apply partitions only prepare (merge and embed into `etl_prepared_items`);
+finalize is the ONE step that publishes: one transaction upserts every prepared item, sums the
+ledger into the job, drops its staged and prepared rows and completes it. A job that ends any
+other way has published nothing (`jobs.mark_ended` drops what it prepared).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,18 +32,20 @@ from pathlib import PurePosixPath
 
 from catalog_lib.adapters.counting import count_records
 from catalog_lib.adapters.embeddings import EmbeddingProvider
-from catalog_lib.adapters.postgres import connect, load_query
+from catalog_lib.adapters.postgres import Connection, connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import (
     CatalogError,
+    DatabaseError,
     JobNotFoundError,
     JobNotRunnableError,
     LedgerIncompleteError,
     SourceChangedError,
+    StorageError,
     TransientError,
 )
 from catalog_lib.ingest import jobs, ledger
-from catalog_lib.ingest.applying import ApplyResult, apply_partition
+from catalog_lib.ingest.applying import ApplyResult, apply_partition, publish_job
 from catalog_lib.ingest.ledger import ChunkResult, get_completed_chunk, record_failure
 from catalog_lib.ingest.staging import stage_chunk
 from catalog_lib.models.jobs import EtlJob, JobMode, LedgerPhase
@@ -53,6 +58,10 @@ from catalog_lib.rules.chunking import (
 from catalog_lib.rules.rows import parse_chunk
 
 log = logging.getLogger(__name__)
+
+# The header read of the flow body retries transient storage errors itself (read_header).
+HEADER_READ_ATTEMPTS = 4
+HEADER_READ_BACKOFF_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -203,15 +212,19 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         )
         adopted = 0
         superseded = job.supersedes_job_id
-        if job.mode is JobMode.RETRY and superseded is not None:
+        if superseded is not None:
             previous = jobs.get_job(conn, superseded)
-            if previous is not None and previous.source_etag == version.etag:
-                adopted = ledger.adopt_completed_chunks(
-                    conn,
-                    job_id,
-                    superseded,
-                    [(c.index, c.byte_start, c.byte_end) for c in plan.chunks],
-                )
+            reusable = (
+                job.mode is JobMode.RETRY
+                and previous is not None
+                and previous.source_etag == version.etag
+            )
+            adopted = ledger.take_over_superseded(
+                conn,
+                job_id,
+                superseded,
+                [(c.index, c.byte_start, c.byte_end) for c in plan.chunks] if reusable else None,
+            )
     return PlannedJob(
         job_id=job_id,
         version=version,
@@ -219,7 +232,7 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
         chunks=plan.chunks,
         record_count=plan.record_count,
         adopted_chunks=adopted,
-        source_version=version.last_modified or job.created_at,
+        source_version=jobs.source_version_of(job),
         apply_partitions=partitions,
         data_start=plan.data_start,
     )
@@ -228,13 +241,31 @@ def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
 def read_header(rt: Runtime, version: ObjectVersion, data_start: int) -> bytes:
     """Read the header record again from the bytes before `data_start` (a small range read).
 
-    The same planner parses them, so the result equals the header `plan_job` found.
+    The same planner parses them, so the result equals the header `plan_job` found. The flow
+    reads it in its own body (no task result may hold row content), where no task retry
+    applies, so a transient storage error is retried here: `HEADER_READ_ATTEMPTS` attempts
+    with a short exponential backoff.
     """
     if data_start <= 0:
         raise ValueError("data_start must be positive: the object has a header record")
-    prefix = rt.store.read_range(
-        version.uri, 0, min(data_start, version.size) - 1, expected=version
-    )
+    for attempt in range(1, HEADER_READ_ATTEMPTS + 1):
+        try:
+            prefix = rt.store.read_range(
+                version.uri, 0, min(data_start, version.size) - 1, expected=version
+            )
+            break
+        except StorageError as exc:
+            if attempt == HEADER_READ_ATTEMPTS:
+                raise
+            log.warning(
+                "header read failed; retrying",
+                extra={
+                    "event": "etl.header.retry",
+                    "attempt": attempt,
+                    "error_name": type(exc).__name__,
+                },
+            )
+            time.sleep(HEADER_READ_BACKOFF_S * 2 ** (attempt - 1))
     return plan_chunks([prefix], size=len(prefix), chunk_size=len(prefix)).header
 
 
@@ -254,7 +285,7 @@ def run_chunk(
             parsed = parse_chunk(body, header=header, spec=spec)
             result = stage_chunk(conn, job_id, spec, parsed, started_at=started_at)
         except Exception as exc:
-            record_failure(conn, job_id, LedgerPhase.CHUNK, spec.index, exc)
+            _note_failure(rt, conn, job_id, LedgerPhase.CHUNK, spec.index, exc)
             raise
     log.info(
         "chunk staged",
@@ -273,7 +304,10 @@ def run_chunk(
 def run_apply_partition(
     rt: Runtime, job_id: uuid.UUID, partition: int, partitions: int, source_version: datetime
 ) -> ApplyResult:
-    """Apply partition `partition` of `partitions` (the job's fixed count) exactly once."""
+    """Prepare partition `partition` of `partitions` (the job's fixed count) exactly once.
+
+    Nothing is published: `finalize_job` publishes every prepared partition at once.
+    """
     with connect(rt.database_url) as conn:
         try:
             return apply_partition(
@@ -285,8 +319,39 @@ def run_apply_partition(
                 provider=rt.provider,
             )
         except Exception as exc:
-            record_failure(conn, job_id, LedgerPhase.APPLY, partition, exc)
+            _note_failure(rt, conn, job_id, LedgerPhase.APPLY, partition, exc)
             raise
+
+
+def _note_failure(
+    rt: Runtime,
+    conn: Connection,
+    job_id: uuid.UUID,
+    phase: LedgerPhase,
+    index: int,
+    error: BaseException,
+) -> None:
+    """Record a failed attempt in the ledger, on a fresh connection if the step's one is lost.
+
+    A killed or dropped connection is the commonest transient failure; noting it on that very
+    connection would fail too, and the ledger's `attempts` would not show the retry.
+    """
+    if not (conn.closed or conn.broken):
+        record_failure(conn, job_id, phase, index, error)
+        return
+    try:
+        with connect(rt.database_url) as fresh:
+            record_failure(fresh, job_id, phase, index, error)
+    except DatabaseError:
+        log.warning(
+            "could not record a failed attempt in the ledger",
+            extra={
+                "event": "etl.ledger.record_failed",
+                "job_id": str(job_id),
+                "phase": str(phase),
+                "chunk_index": index,
+            },
+        )
 
 
 def aggregate_job(
@@ -367,10 +432,13 @@ def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
     )
 
 
-def finalize_job(rt: Runtime, job_id: uuid.UUID) -> bool:
-    """Move running → completed (guarded), summing apply totals in and dropping staged rows."""
+def finalize_job(rt: Runtime, job_id: uuid.UUID) -> jobs.JobTotals | None:
+    """Publish the job's prepared items and complete it in one transaction (`publish_job`).
+
+    Returns the job's final totals, or None (nothing changed) if the job was not running.
+    """
     with connect(rt.database_url) as conn:
-        return jobs.finalize_completed(conn, job_id)
+        return publish_job(conn, job_id)
 
 
 def end_job(

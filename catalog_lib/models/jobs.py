@@ -1,4 +1,4 @@
-"""Jobs and their ledger: `etl_jobs`, `etl_job_chunks` (the chunk ledger), `etl_staged_items`."""
+"""Jobs and their ledger: `etl_jobs`, `etl_job_chunks` (the ledger), staged and prepared items."""
 
 from __future__ import annotations
 
@@ -225,3 +225,27 @@ class EtlStagedItem(SQLModel, table=True):
     chunk_index: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     sku: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     item: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB(), nullable=False))
+
+
+class EtlPreparedItem(SQLModel, table=True):
+    """A job's merged item of one apply partition, with its new embedding, not yet published.
+
+    Written by an apply partition (exactly once, with its ledger row); the job's publish
+    transaction upserts every prepared item into `catalog_items` and deletes them. A job that
+    ends failed or cancelled has its prepared items deleted.
+    """
+
+    __tablename__ = "etl_prepared_items"
+
+    job_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid(),
+            sa.ForeignKey("etl_jobs.id", ondelete="CASCADE", name="etl_prepared_items_job_id_fkey"),
+            primary_key=True,
+        )
+    )
+    sku: str = Field(sa_column=sa.Column(sa.Text(), primary_key=True))
+    apply_partition: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    item: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB(), nullable=False))
+    embedding: list[float] | None = Field(default=None, sa_column=sa.Column(pg.ARRAY(sa.REAL())))
+    embedding_text_hash: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))

@@ -1,4 +1,7 @@
--- The transaction's new embeddings, shaped like the catalog's embedding columns.
-CREATE TEMP TABLE _vectors ON COMMIT DROP AS
-SELECT sku, embedding, embedding_text_hash AS text_hash FROM catalog_items
-WITH NO DATA
+-- The transaction's new embeddings of one apply partition (real[]: prepared items store them
+-- so; pgvector casts them to `vector` on publish, value for value).
+CREATE TEMP TABLE _vectors (
+    sku text PRIMARY KEY,
+    embedding real[] NOT NULL,
+    text_hash text NOT NULL
+) ON COMMIT DROP

@@ -1,5 +1,7 @@
--- Upsert the merged partition, guarded by the source file's version: a row is never replaced
--- with data from an older file; the same version re-applies (repairs are deterministic).
+-- Publish a job's prepared (merged) items, guarded by the source file's version: a row is never
+-- replaced with data from an older file; the same version re-applies (repairs are
+-- deterministic). Runs in the job's ONE publish transaction; each apply partition's ledger row
+-- gets the number of items it upserted.
 -- Columns follow upstream: new values replace old ones, except that a missing weight keeps
 -- the stored one and a missing vector keeps the stored vector and its text hash. The stored
 -- weight is the one of the NEWEST file that had a weight (`weight_source_version`); an older
@@ -13,16 +15,16 @@ WITH upserted AS (
         embedding, embedding_text_hash, last_job_id, source_version, updated_at,
         weight_source_version
     )
-    SELECT r.name, r.product_url, m.sku, r.weight, r.weight_unit, r.description, r.categories,
+    SELECT r.name, r.product_url, p.sku, r.weight, r.weight_unit, r.description, r.categories,
         r.images, r.brand, r.model, r.rating_value, r.color, r.size, r.price, r.availability,
         r.seller, r.product_sku, r.material, r.currency, r.condition,
         coalesce(r.review_count, 0), r.variants, r.techs, r.links, r.reviews, r.qas, r.faqs,
-        v.embedding, v.text_hash, %(job_id)s, %(source_version)s, now(),
+        p.embedding, p.embedding_text_hash, %(job_id)s, %(source_version)s, now(),
         CASE WHEN r.weight > 0 THEN %(source_version)s::timestamptz END
-    FROM _merged m
-    CROSS JOIN LATERAL jsonb_populate_record(NULL::catalog_items, m.item) AS r
-    LEFT JOIN _vectors v ON v.sku = m.sku
-    ORDER BY m.sku
+    FROM etl_prepared_items p
+    CROSS JOIN LATERAL jsonb_populate_record(NULL::catalog_items, p.item) AS r
+    WHERE p.job_id = %(job_id)s
+    ORDER BY p.sku
     ON CONFLICT (sku) DO UPDATE SET
         name = EXCLUDED.name,
         product_url = EXCLUDED.product_url,
@@ -60,10 +62,20 @@ WITH upserted AS (
         source_version = EXCLUDED.source_version,
         updated_at = now()
     WHERE c.source_version <= EXCLUDED.source_version
-    RETURNING c.id
+    RETURNING c.id, c.sku
 ), provenance AS (
     INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id)
     SELECT id, %(job_id)s FROM upserted
     ON CONFLICT DO NOTHING
+), per_partition AS (
+    UPDATE etl_job_chunks l
+    SET items_upserted = n.upserted
+    FROM (
+        SELECT p.apply_partition, count(*) AS upserted
+        FROM upserted u
+        JOIN etl_prepared_items p ON p.job_id = %(job_id)s AND p.sku = u.sku
+        GROUP BY p.apply_partition
+    ) n
+    WHERE l.job_id = %(job_id)s AND l.phase = 'apply' AND l.chunk_index = n.apply_partition
 )
 SELECT count(*) AS upserted FROM upserted

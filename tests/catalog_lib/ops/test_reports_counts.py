@@ -37,5 +37,8 @@ def test_progress_counts_completed_chunks_against_the_plan(db_url: str, tmp_path
             rt, job_id, partition, planned.apply_partitions, planned.source_version
         )
     with connect(db_url) as conn:
+        assert count_catalog_items(conn) == 0  # prepared, not published
+    steps.finalize_job(rt, job_id)
+    with connect(db_url) as conn:
         assert get_job_progress(conn, job_id) == (len(planned.chunks), len(planned.chunks))
         assert count_catalog_items(conn) == 24
