@@ -141,3 +141,27 @@ def test_the_session_recorder_knows_named_queries_and_templates() -> None:
     filled = template.format(columns="{'c0': 'VARCHAR'}", max_line=2097152, buffer=16777216)
     assert query_name(filled) == "count_csv_records"
     assert query_name("SELECT 1") is None
+
+
+class _FinishedWorker:
+    def __init__(self, executed: list[str], deselected: int) -> None:
+        self.workeroutput = {
+            "catalog_named_queries": {"executed": executed, "deselected": deselected}
+        }
+
+
+def test_the_xdist_controller_adds_up_what_every_worker_executed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import query_coverage
+
+    executed: set[str] = set()
+    deselected: list[int] = []
+    monkeypatch.setattr(query_coverage, "EXECUTED", executed)
+    monkeypatch.setattr(query_coverage, "_WORKERS_DESELECTED", deselected)
+    query_coverage.pytest_testnodedown(_FinishedWorker(["get_job"], 0), None)
+    query_coverage.pytest_testnodedown(_FinishedWorker(["list_jobs", "get_job"], 2), None)
+    # A worker that crashed before reporting adds nothing (and does not break the hook).
+    query_coverage.pytest_testnodedown(object(), "worker crashed")
+    assert executed == {"get_job", "list_jobs"}
+    assert deselected == [0, 2]
