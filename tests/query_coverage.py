@@ -1,8 +1,9 @@
 """Records which named queries (`sql/queries/*.sql`) the test session executes.
 
 Loaded as a pytest plugin from `tests/conftest.py`. Every statement sent through psycopg
-(`execute`, `executemany`, `copy`, including SQLAlchemy's migrations) and DuckDB is matched
-against the query files. When the whole suite ran and passed, a query file no test executed
+(`execute`, `executemany`, `copy`, including SQLAlchemy's migrations and statements composed
+with `psycopg.sql`), DuckDB, and the statement the embedded server runs in single-user mode is
+matched against the query files. When the whole suite ran and passed, a query file no test executed
 fails the session: a query without a test, or one no code path uses any more.
 
 Under pytest-xdist each worker records its own queries and hands them (and whether it
@@ -18,8 +19,10 @@ from typing import Any
 
 import duckdb
 import psycopg
+import psycopg.sql
 import pytest
 
+from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.queries import QUERIES_DIR
 
 QUERIES: dict[str, str] = {p.stem: p.read_text(encoding="utf-8") for p in QUERIES_DIR.glob("*.sql")}
@@ -39,6 +42,10 @@ _WORKER_OUTPUT_KEY = "catalog_named_queries"
 
 def query_name(statement: object) -> str | None:
     """The named query `statement` is, or None for any other statement."""
+    if isinstance(statement, psycopg.sql.Composable):
+        statement = statement.as_string(None)
+    elif isinstance(statement, bytes):
+        statement = statement.decode("utf-8", "replace")
     if not isinstance(statement, str):
         return None
     name = _EXACT.get(statement)
@@ -83,6 +90,15 @@ def record_named_queries() -> Iterator[set[str]]:
         patch.setattr(psycopg.Cursor, method, _recording(getattr(psycopg.Cursor, method)))
     connect = duckdb.connect
     patch.setattr(duckdb, "connect", lambda *a, **k: _DuckDBConnection(connect(*a, **k)))
+    # Single-user mode reads its statement from stdin (no connection exists to record it on).
+    run = EmbeddedPostgres._run
+
+    def run_noting_stdin(self: Any, args: Any, run_as: Any, *, stdin: Any = None) -> Any:
+        if stdin is not None:
+            _note(stdin)
+        return run(self, args, run_as, stdin=stdin)
+
+    patch.setattr(EmbeddedPostgres, "_run", run_noting_stdin)
     yield EXECUTED
     patch.undo()
 

@@ -31,6 +31,7 @@ import psycopg
 from filelock import FileLock
 from psycopg import sql
 
+from catalog_lib.adapters.queries import load_query
 from catalog_lib.core.errors import ConfigurationError
 
 SERVICE_USER = "embedded_postgres"
@@ -368,11 +369,15 @@ class EmbeddedPostgres:
         if not self.password_file.is_file() or not self.password_file.read_text().strip():
             write_private_file(self.password_file, secrets.token_hex(24) + "\n")
         self.password_file.chmod(0o600)
-        statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{self.password()}'\n"
+        statement = sql.SQL(load_query("set_superuser_password")).format(
+            role=sql.Identifier(SUPERUSER), password=sql.Literal(self.password())
+        )
         self._run(
             [
                 str(bin_dir / "postgres"),
                 "--single",
+                # One command up to end of input (the query file starts with a comment line).
+                "-j",
                 "-D",
                 str(self.data_dir),
                 "-c",
@@ -382,7 +387,7 @@ class EmbeddedPostgres:
                 "postgres",
             ],
             run_as,
-            stdin=statement.encode(),
+            stdin=statement.as_string(None).encode(),
         )
         hba = self.data_dir / "pg_hba.conf"
         owner = self.data_dir.stat()
@@ -421,11 +426,10 @@ class EmbeddedPostgres:
             autocommit=True,
             connect_timeout=10,
         ) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
-            ).fetchone()
+            exists = conn.execute(load_query("database_exists"), {"name": DATABASE}).fetchone()
             if exists is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+                create = sql.SQL(load_query("create_database"))
+                conn.execute(create.format(name=sql.Identifier(DATABASE)))
 
     def _run(self, args: list[str], run_as: str | None, *, stdin: bytes | None = None) -> None:
         # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang);

@@ -24,10 +24,6 @@ INLINE_SQL = re.compile(
 )
 # (module, first words of the literal): each exception says why it is not a named query.
 ALLOWED_INLINE = {
-    # Bootstrapping the embedded server (owned by the server adapter, not yet moved): the
-    # product database does not exist yet, so these run against the `postgres` database.
-    ("catalog_lib/adapters/embedded_postgres.py", "SELECT 1 FROM pg_database"),
-    ("catalog_lib/adapters/embedded_postgres.py", "CREATE DATABASE"),
     # Help text of `catalog-etl demo`: a psql command line shown to the user, never executed.
     ("flows/cli/demo.py", 'psql "$(uv run catalog-etl db url)"'),
 }
@@ -165,3 +161,15 @@ def test_the_xdist_controller_adds_up_what_every_worker_executed(
     query_coverage.pytest_testnodedown(object(), "worker crashed")
     assert executed == {"get_job", "list_jobs"}
     assert deselected == [0, 2]
+
+
+def test_the_recorder_names_composed_and_piped_statements() -> None:
+    from psycopg import sql
+
+    create = sql.SQL(load_query("create_database")).format(name=sql.Identifier("catalog"))
+    assert query_name(create) == "create_database"
+    password = sql.SQL(load_query("set_superuser_password")).format(
+        role=sql.Identifier("postgres"), password=sql.Literal("secret")
+    )
+    assert query_name(password.as_string(None).encode()) == "set_superuser_password"
+    assert query_name(sql.SQL("CREATE DATABASE {}").format(sql.Identifier("x"))) is None
