@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from catalog_lib.adapters.postgres import load_query
+from catalog_lib.adapters.postgres import load_query, required_row
 from catalog_lib.ops.overview.states import FINAL_STATES, _opt_float
 
 
@@ -34,7 +34,8 @@ def health_strip(
     row = conn.execute(
         load_query("console_health_strip"), {"now": now, "stale_days": stale_days}
     ).fetchone()
-    assert row is not None  # an aggregate always answers one row
+    # An aggregate always answers one row; none is a query error, not an assertion.
+    row = required_row(row, "console_health_strip")
     return HealthStrip(**{k: int(v) for k, v in row.items()})
 
 
