@@ -22,7 +22,8 @@ layers:
 deps:
 	uv run deptry .
 
+# The README's test command: pytest-xdist, one worker per core (at most four).
 test:
-	uv run pytest
+	uv run pytest -n auto --maxprocesses=4 --dist loadgroup
 
 check: lint typecheck layers deps test

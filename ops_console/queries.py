@@ -83,8 +83,16 @@ class _Connection:
                 self._conn = None
                 raise
 
+    def close(self) -> None:
+        """Close the shared connection (the cache releases it); the next use reopens one."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
-@st.cache_resource(show_spinner=False)
+
+# Released (cache cleared or entry evicted): close the connection instead of leaving it to GC.
+@st.cache_resource(show_spinner=False, on_release=_Connection.close)
 def _connection(url: str) -> _Connection:
     return _Connection(url)
 

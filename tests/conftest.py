@@ -37,8 +37,13 @@ def _traversable_tempdir(prefix: str) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[NoopExecutor]:
-    """One PostgreSQL 18 server from the pinned package for the whole test session."""
-    root = _traversable_tempdir("catalog-etl-test-pg-")
+    """One PostgreSQL 18 server from the pinned package for the whole test session.
+
+    Under pytest-xdist every worker runs its own server: the data folder is named after the
+    worker and the server picks its own free loopback port, so workers never share either.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    root = _traversable_tempdir(f"catalog-etl-test-pg-{worker}-")
     server = EmbeddedPostgres(root / "pg")
     status = server.start()
     assert status.port is not None

@@ -1,9 +1,13 @@
 """Records which named queries (`sql/queries/*.sql`) the test session executes.
 
 Loaded as a pytest plugin from `tests/conftest.py`. Every statement sent through psycopg
-(`execute`, `executemany`, `copy`, including SQLAlchemy's migrations) and DuckDB is matched
-against the query files. When the whole suite ran and passed, a query file no test executed
+(`execute`, `executemany`, `copy`, including SQLAlchemy's migrations and statements composed
+with `psycopg.sql`), DuckDB, and the statement the embedded server runs in single-user mode is
+matched against the query files. When the whole suite ran and passed, a query file no test executed
 fails the session: a query without a test, or one no code path uses any more.
+
+Under pytest-xdist each worker records its own queries and hands them (and whether it
+deselected anything) to the controller through `workeroutput`; the controller checks the union.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from typing import Any
 
 import duckdb
 import psycopg
+import psycopg.sql
 import pytest
 
+from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.queries import QUERIES_DIR
 
 QUERIES: dict[str, str] = {p.stem: p.read_text(encoding="utf-8") for p in QUERIES_DIR.glob("*.sql")}
@@ -29,10 +35,17 @@ _TEMPLATES = [
 ]
 EXECUTED: set[str] = set()
 _DESELECTED: list[Any] = []
+# Controller side of an xdist run: what the finished workers reported.
+_WORKERS_DESELECTED: list[int] = []
+_WORKER_OUTPUT_KEY = "catalog_named_queries"
 
 
 def query_name(statement: object) -> str | None:
     """The named query `statement` is, or None for any other statement."""
+    if isinstance(statement, psycopg.sql.Composable):
+        statement = statement.as_string(None)
+    elif isinstance(statement, bytes):
+        statement = statement.decode("utf-8", "replace")
     if not isinstance(statement, str):
         return None
     name = _EXACT.get(statement)
@@ -77,6 +90,15 @@ def record_named_queries() -> Iterator[set[str]]:
         patch.setattr(psycopg.Cursor, method, _recording(getattr(psycopg.Cursor, method)))
     connect = duckdb.connect
     patch.setattr(duckdb, "connect", lambda *a, **k: _DuckDBConnection(connect(*a, **k)))
+    # Single-user mode reads its statement from stdin (no connection exists to record it on).
+    run = EmbeddedPostgres._run
+
+    def run_noting_stdin(self: Any, args: Any, run_as: Any, *, stdin: Any = None) -> Any:
+        if stdin is not None:
+            _note(stdin)
+        return run(self, args, run_as, stdin=stdin)
+
+    patch.setattr(EmbeddedPostgres, "_run", run_noting_stdin)
     yield EXECUTED
     patch.undo()
 
@@ -88,20 +110,45 @@ def pytest_deselected(items: list[Any]) -> None:
 
 def _whole_suite(session: pytest.Session) -> bool:
     option = session.config.option
-    if option.keyword or option.markexpr or _DESELECTED:
+    if option.keyword or option.markexpr or _DESELECTED or any(_WORKERS_DESELECTED):
         return False
     tests_root = (Path(str(session.config.rootpath)) / "tests").resolve()
     args = [Path(a.split("::", 1)[0]).resolve() for a in session.config.args]
     return all(a == tests_root for a in args)
 
 
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workeroutput")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: add a finished worker's executed queries to the session's set."""
+    output = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY)
+    if output is None:
+        return
+    EXECUTED.update(output["executed"])
+    _WORKERS_DESELECTED.append(int(output["deselected"]))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After a complete, passing run: fail when a named query was never executed."""
+    """After a complete, passing run: fail when a named query was never executed.
+
+    An xdist worker only reports what it executed; the controller (or a run without xdist)
+    decides.
+    """
+    config = session.config
+    if _is_xdist_worker(config):
+        config.workeroutput[_WORKER_OUTPUT_KEY] = {  # type: ignore[attr-defined]
+            "executed": sorted(EXECUTED),
+            "deselected": len(_DESELECTED),
+        }
+        return
     if exitstatus != 0 or not _whole_suite(session):
         return
     missing = sorted(set(QUERIES) - EXECUTED)
     if missing:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line("named queries no test executed: " + ", ".join(missing), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

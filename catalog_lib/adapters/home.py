@@ -16,7 +16,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from catalog_lib.adapters.embedded_postgres import SERVICE_USER, write_private_file
+from catalog_lib.adapters.embedded_host import SERVICE_USER, write_private_file
 
 PRIVATE_UMASK = 0o077
 

@@ -24,7 +24,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from catalog_lib.adapters.counting import count_records
-from catalog_lib.adapters.postgres import connect, load_query
+from catalog_lib.adapters.postgres import connect, load_query, required_row
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import CatalogError, DatabaseError, JobNotFoundError
 from catalog_lib.ingest import jobs
@@ -322,8 +322,7 @@ def record_triggered(
                 "message": message[:MAX_MESSAGE],
             },
         ).fetchone()
-    assert row is not None
-    return int(row["id"])
+    return int(required_row(row, "insert_job_operator_action")["id"])
 
 
 def _record_error(

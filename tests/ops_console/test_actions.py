@@ -24,6 +24,7 @@ from catalog_lib.core.settings import Settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus
 from ops_console import actions
+from ops_console.actions import dialogs, health, outcomes
 from ops_console.triggers import Backend
 from tests.factories import catalog_row, local_runtime, to_csv
 
@@ -106,12 +107,12 @@ def console(
     """Local operator on loopback, the back end pointed at the test database and server."""
     before = config.get_option("server.address")
     config.set_option("server.address", "127.0.0.1")
-    monkeypatch.setattr(actions, "RECORD_WAIT_S", 0.5)
-    actions._build_backend.clear()
-    actions._health.clear()
+    monkeypatch.setattr(outcomes, "RECORD_WAIT_S", 0.5)
+    dialogs._build_backend.clear()
+    health._health.clear()
     yield flow_env
-    actions._build_backend.clear()
-    actions._health.clear()
+    dialogs._build_backend.clear()
+    health._health.clear()
     config.set_option("server.address", before)
 
 

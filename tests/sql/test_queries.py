@@ -24,10 +24,6 @@ INLINE_SQL = re.compile(
 )
 # (module, first words of the literal): each exception says why it is not a named query.
 ALLOWED_INLINE = {
-    # Bootstrapping the embedded server (owned by the server adapter, not yet moved): the
-    # product database does not exist yet, so these run against the `postgres` database.
-    ("catalog_lib/adapters/embedded_postgres.py", "SELECT 1 FROM pg_database"),
-    ("catalog_lib/adapters/embedded_postgres.py", "CREATE DATABASE"),
     # Help text of `catalog-etl demo`: a psql command line shown to the user, never executed.
     ("flows/cli/demo.py", 'psql "$(uv run catalog-etl db url)"'),
 }
@@ -141,3 +137,58 @@ def test_the_session_recorder_knows_named_queries_and_templates() -> None:
     filled = template.format(columns="{'c0': 'VARCHAR'}", max_line=2097152, buffer=16777216)
     assert query_name(filled) == "count_csv_records"
     assert query_name("SELECT 1") is None
+
+
+class _FinishedWorker:
+    def __init__(self, executed: list[str], deselected: int) -> None:
+        self.workeroutput = {
+            "catalog_named_queries": {"executed": executed, "deselected": deselected}
+        }
+
+
+def test_the_xdist_controller_adds_up_what_every_worker_executed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import query_coverage
+
+    executed: set[str] = set()
+    deselected: list[int] = []
+    monkeypatch.setattr(query_coverage, "EXECUTED", executed)
+    monkeypatch.setattr(query_coverage, "_WORKERS_DESELECTED", deselected)
+    query_coverage.pytest_testnodedown(_FinishedWorker(["get_job"], 0), None)
+    query_coverage.pytest_testnodedown(_FinishedWorker(["list_jobs", "get_job"], 2), None)
+    # A worker that crashed before reporting adds nothing (and does not break the hook).
+    query_coverage.pytest_testnodedown(object(), "worker crashed")
+    assert executed == {"get_job", "list_jobs"}
+    assert deselected == [0, 2]
+
+
+def test_the_recorder_names_composed_and_piped_statements() -> None:
+    from psycopg import sql
+
+    create = sql.SQL(load_query("create_database")).format(name=sql.Identifier("catalog"))
+    assert query_name(create) == "create_database"
+    password = sql.SQL(load_query("set_superuser_password")).format(
+        role=sql.Identifier("postgres"), password=sql.Literal("secret")
+    )
+    assert query_name(password.as_string(None).encode()) == "set_superuser_password"
+    assert query_name(sql.SQL("CREATE DATABASE {}").format(sql.Identifier("x"))) is None
+
+
+def test_an_xdist_worker_reports_its_queries_instead_of_judging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from tests import query_coverage
+
+    monkeypatch.setattr(query_coverage, "EXECUTED", {"list_jobs", "get_job"})
+    monkeypatch.setattr(query_coverage, "_DESELECTED", ["an item"])
+    config = SimpleNamespace(workeroutput={})
+    session = SimpleNamespace(config=config, exitstatus=0)
+    query_coverage.pytest_sessionfinish(session, 0)  # type: ignore[arg-type]
+    assert config.workeroutput["catalog_named_queries"] == {
+        "executed": ["get_job", "list_jobs"],
+        "deselected": 1,
+    }
+    assert session.exitstatus == 0  # a worker never fails the run for a missing query

@@ -1,4 +1,4 @@
-"""Embedding providers: none, an OpenAI-compatible /v1/embeddings server, sentence-transformers."""
+"""An OpenAI-compatible `/v1/embeddings` server over httpx, with retries and safe errors."""
 
 from __future__ import annotations
 
@@ -9,50 +9,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
+from catalog_lib.adapters.embeddings.base import (
+    DEFAULT_OPENAI_BASE_URL,
+    _as_vector,
+    _require_positive_int,
+)
 from catalog_lib.core.errors import ConfigurationError, EmbeddingError
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
-PROVIDER_KINDS = ("none", "openai", "sentence-transformers")
-LOCAL_EMBEDDINGS_HINT = "run `uv sync --extra local-embeddings` to install sentence-transformers"
-
 # 408/425/429 and every 5xx can succeed on a later attempt; any other 4xx will fail again.
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
-
-
-class EmbeddingProvider(Protocol):
-    """Turns texts into vectors, one per text, in the same order."""
-
-    name: str
-    dimensions: int | None
-    enabled: bool
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Return one vector per text, in order; raises EmbeddingError on provider failure."""
-        ...
-
-
-class NoEmbeddings:
-    """The disabled provider: items are loaded without vectors and embed() must not be called."""
-
-    def __init__(self) -> None:
-        self.name = "none"
-        self.dimensions: int | None = None
-        self.enabled = False
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:  # noqa: ARG002 - the protocol's signature
-        """Refuse: callers must check `enabled` before embedding.
-
-        Raises:
-            ConfigurationError: Always.
-        """
-        raise ConfigurationError("embeddings are disabled (provider 'none'); check `enabled` first")
 
 
 @dataclass(frozen=True)
@@ -308,140 +279,6 @@ class OpenAICompatibleEmbeddings:
         return [by_index[i] for i in range(expected_count)]
 
 
-class SentenceTransformersEmbeddings:
-    """Embeds locally with a sentence-transformers model (optional extra ``local-embeddings``)."""
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        dimensions: int | None = None,
-        batch_size: int = 96,
-        device: str | None = None,
-    ) -> None:
-        """Load the model; the library is imported here so the base install does not need it.
-
-        Raises:
-            ConfigurationError: sentence-transformers is not installed, or the model cannot load.
-        """
-        if not model or not model.strip():
-            raise ConfigurationError("the sentence-transformers provider needs a model name")
-        _require_positive_int("dimensions", dimensions, allow_none=True)
-        _require_positive_int("batch_size", batch_size)
-        try:
-            import sentence_transformers
-        except ImportError as exc:
-            raise ConfigurationError(
-                f"the sentence-transformers provider is not available: {LOCAL_EMBEDDINGS_HINT}",
-                error_name=type(exc).__name__,
-            ) from exc
-        self.model = model.strip()
-        try:
-            self._model = sentence_transformers.SentenceTransformer(
-                self.model, device=device, truncate_dim=dimensions
-            )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise ConfigurationError(
-                "could not load the sentence-transformers model",
-                model=self.model,
-                error_name=type(exc).__name__,
-            ) from exc
-        native = self._model.get_sentence_embedding_dimension()
-        self.dimensions: int | None = dimensions or (int(native) if native else None)
-        suffix = f"@{dimensions}" if dimensions is not None else ""
-        self.name = f"sentence-transformers:{self.model}{suffix}"
-        self.enabled = True
-        self.batch_size = batch_size
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """Return one unit-length vector per text, in input order.
-
-        Raises:
-            EmbeddingError: The model failed or returned the wrong number of vectors.
-        """
-        if isinstance(texts, str):
-            raise TypeError("embed() takes a sequence of texts, not a single string")
-        if not texts:
-            return []
-        try:
-            array = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        except (RuntimeError, ValueError, MemoryError) as exc:
-            raise EmbeddingError(
-                "local embedding model failed", provider=self.name, error_name=type(exc).__name__
-            ) from exc
-        vectors = [[float(x) for x in row] for row in array.tolist()]
-        if len(vectors) != len(texts):
-            raise EmbeddingError(
-                "local embedding model returned the wrong number of vectors",
-                provider=self.name,
-                expected=len(texts),
-                received=len(vectors),
-            )
-        return vectors
-
-
-def build_provider(
-    kind: str,
-    *,
-    model: str | None,
-    base_url: str | None,
-    api_key: str | SecretStr | None,
-    dimensions: int | None,
-    batch_size: int = 96,
-    timeout_s: float = 30.0,
-    max_attempts: int = 3,
-) -> EmbeddingProvider:
-    """Build the configured embedding provider.
-
-    Args:
-        kind: One of ``none``, ``openai`` (any OpenAI-compatible server) or
-            ``sentence-transformers``.
-        model: Model identifier; required unless ``kind`` is ``none``.
-        base_url: OpenAI-compatible server root; None means the OpenAI API.
-        api_key: Bearer token for the OpenAI-compatible server.
-        dimensions: Requested vector size, or None for the model's own.
-        batch_size: Texts per request / encode batch.
-        timeout_s: Per-request timeout of the OpenAI-compatible provider.
-        max_attempts: Attempts per batch of the OpenAI-compatible provider.
-
-    Raises:
-        ConfigurationError: Unknown kind, missing model, or a setting out of range.
-    """
-    normalized = kind.strip().lower()
-    if normalized == "none":
-        return NoEmbeddings()
-    if normalized not in PROVIDER_KINDS:
-        raise ConfigurationError(
-            "unknown embedding provider kind", kind=kind, allowed=", ".join(PROVIDER_KINDS)
-        )
-    if not model:
-        raise ConfigurationError("an embedding model is required", kind=normalized)
-    if normalized == "openai":
-        return OpenAICompatibleEmbeddings(
-            model=model,
-            base_url=base_url or DEFAULT_OPENAI_BASE_URL,
-            api_key=api_key,
-            dimensions=dimensions,
-            batch_size=batch_size,
-            timeout_s=timeout_s,
-            max_attempts=max_attempts,
-        )
-    return SentenceTransformersEmbeddings(model, dimensions=dimensions, batch_size=batch_size)
-
-
-def _require_positive_int(setting: str, value: int | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigurationError("embedding setting must be a positive integer", setting=setting)
-
-
 def _embeddings_url(base_url: str) -> tuple[str, str]:
     """Return the request URL and a credential-free form of it for messages."""
     try:
@@ -492,20 +329,6 @@ def _provider_error_code(response: httpx.Response) -> str | None:
         if isinstance(code, str) and 0 < len(code) <= 64 and _is_identifier_like(code):
             return code
     return None
-
-
-def _as_vector(value: object) -> list[float] | None:
-    if not isinstance(value, list) or not value:
-        return None
-    vector: list[float] = []
-    for component in value:
-        if isinstance(component, bool) or not isinstance(component, int | float):
-            return None
-        number = float(component)
-        if not math.isfinite(number):
-            return None
-        vector.append(number)
-    return vector
 
 
 def _is_identifier_like(value: str) -> bool:
