@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -12,6 +14,7 @@ from catalog_lib.core.settings import Settings
 from flows.cli.blocks import blocks_app
 from flows.cli.console import console
 from flows.cli.demo import demo
+from flows.cli.help import install as install_help
 from flows.cli.jobs import ingest, job_app, jobs
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
 from flows.cli.quality import audit_app, retention
@@ -21,6 +24,7 @@ from flows.cli.stack import down, status, up
 from flows.cli.sweep import sweep
 from flows.cli.webhook import webhook_app
 
+install_help()
 app = typer.Typer(
     name="catalog-etl",
     help="Ingest scraper catalog CSVs into PostgreSQL, exactly once.",
@@ -31,6 +35,40 @@ db_app = typer.Typer(
     help="The database: embedded server lifecycle and migrations.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"catalog-etl {package_version()}")
+        raise typer.Exit()
+
+
+def package_version() -> str:
+    """The installed catalog-etl version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("catalog-etl")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+            show_default=False,
+        ),
+    ] = False,
+) -> None:
+    """Ingest scraper catalog CSVs into PostgreSQL, exactly once."""
+
+
 app.command("demo")(demo)
 app.command("ingest")(ingest)
 app.command("jobs")(jobs)
@@ -192,6 +230,8 @@ def main() -> None:
 
     # Everything this process and its children write ($CATALOG_HOME, results, logs) is 0600.
     private_umask()
+    # No client telemetry from Prefect (and no first-run telemetry banner in our output).
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     # Invalid settings are reported by the command itself (exit 2).
     with suppress(ValidationError):
         settings = get_settings()

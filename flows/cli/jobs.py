@@ -75,7 +75,7 @@ def runtime_ready() -> steps.Runtime:
 
 
 def ingest(
-    source: Annotated[str, typer.Argument(help="Scraper/brand slug, e.g. `cotopaxi`.")],
+    source: Annotated[str, typer.Argument(help="Scraper/brand slug, e.g. `trailco`.")],
     uris: Annotated[
         list[str],
         typer.Argument(
