@@ -21,6 +21,7 @@ from flows.cli.quality import audit_app, retention
 from flows.cli.recovery import reconcile, repair, retry
 from flows.cli.serve import serve
 from flows.cli.stack import down, status, up
+from flows.cli.startup import announce_database
 from flows.cli.sweep import sweep
 from flows.cli.webhook import webhook_app
 
@@ -142,6 +143,7 @@ def db_url(as_json: bool = JSON_OPTION) -> None:
     """Print the connection URL in use (starts the embedded server if needed)."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
+        announce_database(settings)
         target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
         emit(
             {"url": target.url, "embedded": target.embedded is not None},
@@ -155,6 +157,7 @@ def db_upgrade(as_json: bool = JSON_OPTION) -> None:
     """Apply all migrations (starts the embedded server if needed); a no-op when current."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
+        announce_database(settings)
         target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
         result = upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         after = get_schema_status(target.url)

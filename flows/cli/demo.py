@@ -22,8 +22,8 @@ from flows.cli.output import (
     load_settings,
     make_console,
 )
+from flows.cli.startup import announce_database, start_prefect
 from flows.runtime import get_runtime, secret_value
-from flows.stack.prefect_server import use_prefect_server
 
 # A small, deterministic past so the console has something to show on first start; seeded
 # once per database (its jobs are recognisable by their s3://seeded-history/ object keys).
@@ -53,12 +53,13 @@ def demo(
     except ValueError as exc:
         fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="usage")
     with handle_errors(as_json):
+        announce_database(settings)
         target = resolve_database(
             secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
         )
         upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         rt = get_runtime()
-        server = use_prefect_server(settings.state_dir)
+        server = start_prefect(settings)
         files = build_demo_files(rows_per_source=rows)
         results = []
         for sample in files:

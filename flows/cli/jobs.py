@@ -42,8 +42,8 @@ from flows.cli.output import (
 )
 from flows.cli.progress import chunk_progress
 from flows.cli.refs import JobRefArgument, flow_run_link, resolve_job
+from flows.cli.startup import announce, announce_database, start_prefect
 from flows.runtime import get_runtime, secret_value
-from flows.stack.prefect_server import use_prefect_server
 
 job_app = typer.Typer(help="Inspect one job.", no_args_is_help=True)
 
@@ -61,6 +61,7 @@ def _require_current_schema(url: str) -> str:
 def _database_ready() -> str:
     """The database URL for read-only commands (no storage or embedding provider is built)."""
     settings = get_settings()
+    announce_database(settings)
     target = resolve_database(
         secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
     )
@@ -69,6 +70,7 @@ def _database_ready() -> str:
 
 def runtime_ready() -> steps.Runtime:
     """The full runtime, refusing to work on a database whose schema is not current."""
+    announce_database(get_settings())
     rt = get_runtime()
     _require_current_schema(rt.database_url)
     return rt
@@ -148,9 +150,11 @@ def ingest_one(
 
 
 def _run_flow(rt: steps.Runtime, job_id: uuid.UUID, *, label: str, show_progress: bool) -> None:
-    use_prefect_server(get_settings().state_dir)
+    start_prefect(get_settings())
     # The CLI shows its own progress; Prefect's INFO lines still reach the UI via the API.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    if "flows.ingest" not in sys.modules:
+        announce("loading Prefect…")
     from flows.ingest import configured_flow  # imported late: prefect costs seconds
 
     enabled = show_progress and sys.stderr.isatty()

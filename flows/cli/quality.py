@@ -32,6 +32,7 @@ from flows.cli.output import (
     load_settings,
     make_console,
 )
+from flows.cli.startup import announce_database
 
 audit_app = typer.Typer(
     help="Catalog data-quality audit per source; `ack`/`mute` flags with a reason.",
@@ -47,6 +48,7 @@ ActorOption = Annotated[
 
 def _database_url(settings: Settings) -> str:
     url = settings.database_url.get_secret_value() if settings.database_url else None
+    announce_database(settings)
     target = resolve_database(url, settings.state_dir, settings.pg_bin_dir)
     schema = get_schema_status(target.url)
     if not schema.is_current:

@@ -34,7 +34,7 @@ from flows.cli.output import (
 )
 from flows.cli.progress import JobLocator, chunk_progress
 from flows.cli.refs import JobRefArgument, resolve_job
-from flows.stack.prefect_server import use_prefect_server
+from flows.cli.startup import announce, start_prefect
 
 # A plain flag: absent means False, and no environment variable or config can turn it on.
 ForceOption = Annotated[
@@ -138,8 +138,10 @@ def _run_action_flow(
     force: bool,
     show_progress: bool,
 ) -> dict[str, Any]:
-    use_prefect_server(get_settings().state_dir)
+    start_prefect(get_settings())
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    if "flows.operator_actions" not in sys.modules:
+        announce("loading Prefect…")
     from flows.operator_actions import ACTION_FLOWS  # imported late: prefect costs seconds
 
     enabled = show_progress and kind != ActionKind.RECONCILE

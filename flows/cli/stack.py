@@ -17,6 +17,7 @@ from catalog_lib.adapters.postgres import redact_url, resolve_database, upgrade_
 from catalog_lib.core.settings import Settings
 from flows.cli.console import bind_address
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings, make_console
+from flows.cli.startup import announce, announce_database, announce_prefect
 from flows.runtime import secret_value
 from flows.stack.console_process import (
     is_console_healthy,
@@ -52,10 +53,12 @@ def up(as_json: bool = JSON_OPTION) -> None:
     settings = load_settings(as_json)
     with handle_errors(as_json):
         state_dir = settings.state_dir.resolve()
+        announce_database(settings)
         target = resolve_database(
             secret_value(settings.database_url), state_dir, settings.pg_bin_dir
         )
         upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
+        announce_prefect(settings)
         prefect = ensure_prefect_server(state_dir)
         running = read_serve(state_dir)
         reused = running is not None and running.prefect_api == prefect.api_url
@@ -67,6 +70,7 @@ def up(as_json: bool = JSON_OPTION) -> None:
         if reused and running is not None:
             served = running
         else:
+            announce("starting `catalog-etl serve` (deployments and the webhook)…")
             extra = {"CATALOG_WEBHOOK_SECRET": secret_file.read_text()} if secret_file else {}
             served = start_serve(
                 state_dir, prefect.api_url, auth_string=prefect.auth_string, extra_env=extra

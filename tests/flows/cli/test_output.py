@@ -134,3 +134,28 @@ def test_log_lines_are_json_when_piped(tmp_path: Path) -> None:
         "logger": "catalog_lib.probe",
         "job_id": "abc",
     }
+
+
+def test_cold_start_lines_only_on_a_terminal(
+    catalog_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from catalog_lib.core.settings import Settings
+    from flows.cli import startup
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    settings = Settings()
+    monkeypatch.setattr(startup, "on_terminal", lambda: False)
+    startup.announce_database(settings)
+    startup.announce_prefect(settings)
+    startup.announce("loading Prefect…")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(startup, "on_terminal", lambda: True)
+    startup.announce_database(settings)
+    startup.announce_prefect(settings)
+    startup.announce("loading Prefect…")
+    assert capsys.readouterr().err.splitlines() == [
+        f"initialising PostgreSQL in {catalog_env.resolve() / 'pg' / 'data'} "
+        "(first start, about 10 s)…",
+        "starting the local Prefect server (10–20 s)…",
+        "loading Prefect…",
+    ]
