@@ -12,11 +12,14 @@ from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.core.settings import Settings
 from flows.cli.blocks import blocks_app
+from flows.cli.config import config, env
 from flows.cli.console import console
 from flows.cli.demo import demo
 from flows.cli.help import install as install_help
 from flows.cli.jobs import ingest, job_app, jobs
+from flows.cli.logs import logs
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
+from flows.cli.prefect_cli import PREFECT_CONTEXT, prefect
 from flows.cli.quality import audit_app, retention
 from flows.cli.recovery import reconcile, repair, retry
 from flows.cli.serve import serve
@@ -87,6 +90,10 @@ app.command("sweep")(sweep)
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(blocks_app, name="blocks")
+app.command("logs")(logs)
+app.command("config")(config)
+app.command("env")(env)
+app.command("prefect", context_settings=PREFECT_CONTEXT, add_help_option=False)(prefect)
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:

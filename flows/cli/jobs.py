@@ -58,7 +58,7 @@ def _require_current_schema(url: str) -> str:
     return url
 
 
-def _database_ready() -> str:
+def database_ready() -> str:
     """The database URL for read-only commands (no storage or embedding provider is built)."""
     settings = get_settings()
     announce_database(settings)
@@ -209,7 +209,7 @@ def jobs(
             as_json=as_json,
             kind="usage",
         )
-    with handle_errors(as_json), connect(_database_ready()) as conn:
+    with handle_errors(as_json), connect(database_ready()) as conn:
         rows = list_jobs(
             conn,
             source=source,
@@ -261,7 +261,7 @@ def _print_jobs(rows: list[EtlJob], replaced: dict[uuid.UUID, uuid.UUID]) -> Non
 def job_show(job_ref: JobRefArgument, as_json: bool = JSON_OPTION) -> None:
     """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
     settings = load_settings(as_json)
-    with handle_errors(as_json), connect(_database_ready()) as conn:
+    with handle_errors(as_json), connect(database_ready()) as conn:
         detail = get_job_detail(conn, resolve_job(conn, job_ref, as_json=as_json))
     if detail is None:
         fail(f"no job {job_ref}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
@@ -286,7 +286,7 @@ def job_rows(
 ) -> None:
     """List a job's rejected rows: where they were, why, and their mapped values."""
     load_settings(as_json)
-    with handle_errors(as_json), connect(_database_ready()) as conn:
+    with handle_errors(as_json), connect(database_ready()) as conn:
         job_id = resolve_job(conn, job_ref, as_json=as_json)
         rows = list_rejected_rows(conn, job_id, reason=reason, limit=limit)
     document = {
