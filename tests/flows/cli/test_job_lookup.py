@@ -188,3 +188,46 @@ def test_job_rows_lists_rejected_rows_with_reasons_and_mapped_values(db_env: Pat
     assert "productUrl" in text
     code, text, _ = _cli("job", "rows", str(trigger.job_id), "--reason", "price")
     assert (code, text.strip()) == (0, f"no rejected rows for 'price' in job {trigger.job_id}")
+
+
+def test_the_action_progress_finds_the_new_job_whatever_its_status(db_env: Path) -> None:
+    from catalog_lib.adapters.postgres import connect
+    from flows.cli.recovery import new_successor
+
+    original = _failed_job(db_env, "a.csv")
+    database_url = get_runtime().database_url
+    locate = new_successor(database_url, original)
+    with connect(database_url) as conn:
+        assert locate(conn) is None
+    replacement = _retry(original)  # completed before the first poll: still found
+    with connect(database_url) as conn:
+        assert locate(conn) == replacement
+        # A locator made now knows that job already: it waits for a newer one.
+        assert new_successor(database_url, original)(conn) is None
+
+
+def test_the_progress_bar_ends_at_every_chunk_done(
+    db_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.progress import Progress
+
+    from flows.cli.progress import chunk_progress
+
+    (db_env / "a.csv").write_bytes(to_csv(_rows(30)))
+    rt = get_runtime()
+    trigger = steps.request_ingest(
+        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t", chunk_size=600
+    )
+    job = run_steps(rt, trigger.job_id)
+    updates: list[tuple[object, object]] = []
+    real_update = Progress.update
+
+    def record(self: Progress, task: Any, **kwargs: Any) -> None:
+        updates.append((kwargs.get("completed"), kwargs.get("total")))
+        real_update(self, task, **kwargs)
+
+    monkeypatch.setattr(Progress, "update", record)
+    with chunk_progress(rt.database_url, "x", lambda _conn: trigger.job_id, enabled=True):
+        pass
+    assert updates[-1] == (job["chunks_total"], job["chunks_total"])
+    assert job["chunks_total"] > 1
