@@ -15,6 +15,7 @@ from flows.cli.blocks import blocks_app
 from flows.cli.config import config, env
 from flows.cli.console import console
 from flows.cli.demo import demo
+from flows.cli.help import JsonUsageGroup
 from flows.cli.help import install as install_help
 from flows.cli.jobs import ingest, job_app, jobs
 from flows.cli.logs import logs
@@ -31,6 +32,7 @@ from flows.cli.webhook import webhook_app
 install_help()
 app = typer.Typer(
     name="catalog-etl",
+    cls=JsonUsageGroup,
     help="Ingest scraper catalog CSVs into PostgreSQL, exactly once.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -159,3 +159,28 @@ def test_cold_start_lines_only_on_a_terminal(
         "starting the local Prefect server (10–20 s)…",
         "loading Prefect…",
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("jobs", "--status", "bogus", "--json"),
+        ("jobs", "--limit", "0", "--json"),
+        ("job", "rows", "--json"),
+        ("jobs", "--no-such-option", "--json"),
+    ],
+    ids=["bad-choice", "out-of-range", "missing-argument", "unknown-option"],
+)
+def test_usage_errors_honour_json(catalog_env: Path, args: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["error"] == "usage"
+    assert document["message"]
+
+
+def test_usage_errors_without_json_stay_text_on_stderr(catalog_env: Path) -> None:
+    result = CliRunner().invoke(app, ["jobs", "--status", "bogus"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Invalid value for '--status'" in result.stderr
