@@ -21,6 +21,7 @@ from flows.cli.output import (
     handle_errors,
     load_settings,
     make_console,
+    shown,
 )
 from flows.cli.startup import announce_database, start_prefect
 from flows.runtime import get_runtime, secret_value
@@ -109,11 +110,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(
             job.get("source", job.get("uri", "?")),
             status,
-            str(job.get("chunks")),
-            str(job.get("total_processed")),
-            str(job.get("total_valid")),
-            str(job.get("total_invalid")),
-            str(job.get("reconcile_delta")),
+            shown(job.get("chunks")),
+            shown(job.get("total_processed")),
+            shown(job.get("total_valid")),
+            shown(job.get("total_invalid")),
+            shown(job.get("reconcile_delta")),
         )
     console.print(table)
     first = next((j for j in summary["jobs"] if j.get("job_id")), None)

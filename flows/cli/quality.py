@@ -31,6 +31,7 @@ from flows.cli.output import (
     handle_errors,
     load_settings,
     make_console,
+    plural,
 )
 from flows.cli.startup import announce_database
 
@@ -98,8 +99,9 @@ def retention(
         document,
         as_json=as_json,
         text=lambda: typer.echo(
-            f"{verb} {result.deleted} rejected rows older than {result.retention_days} days "
-            f"in {result.batches} batches"
+            f"{verb} {plural(result.deleted, 'rejected row')} older than "
+            f"{plural(result.retention_days, 'day')} in "
+            f"{plural(result.batches, 'batch', 'batches')}"
             + ("; capped: older rows remain for the next run" if result.capped else "")
         ),
     )

@@ -231,3 +231,9 @@ def test_the_progress_bar_ends_at_every_chunk_done(
         pass
     assert updates[-1] == (job["chunks_total"], job["chunks_total"])
     assert job["chunks_total"] > 1
+
+
+def test_retention_text_counts_in_words(db_env: Path) -> None:
+    code, text, _ = _cli("retention", "--dry-run", "--days", "1")
+    assert code == 0
+    assert text.strip() == "would delete 0 rejected rows older than 1 day in 1 batch"
