@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,15 @@ from tests.factories import catalog_row, to_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).parent / "catalog-etl"
+# docs/webhook.md's "let the CLI do it" block: run against the stack `up` started.
+WEBHOOK_ANCHOR = "Or let the CLI do it"
 
 
-def sh_block(markdown: str, heading: str) -> list[str]:
-    """The command lines of the first ```sh block under `heading` (comment-only lines dropped)."""
-    section = markdown.split(f"\n{heading}\n", 1)[1]
+def sh_block(markdown: str, anchor: str) -> list[str]:
+    """The command lines of the first ```sh block after `anchor` (comment-only lines dropped)."""
+    section = markdown.split(anchor, 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
-    assert block is not None, f"no sh block under {heading}"
+    assert block is not None, f"no sh block after {anchor}"
     return [
         line for line in block.group(1).splitlines() if line.strip() and not line.startswith("#")
     ]
@@ -82,6 +85,7 @@ def _command(line: str, *, failed_job: str, job: str) -> str:
 def test_the_readme_commands_run_as_written(flow_env: Path, tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     everyday = sh_block(readme, "## Everyday use")
+    webhook = sh_block((ROOT / "docs" / "webhook.md").read_text(), WEBHOOK_ANCHOR)
     env = {**os.environ, "CATALOG_CONSOLE_PORT": "0"}  # never collide with a real console
 
     def run(command: str) -> subprocess.CompletedProcess[str]:
@@ -101,6 +105,8 @@ def test_the_readme_commands_run_as_written(flow_env: Path, tmp_path: Path) -> N
     failed = _failed_job(flow_env)
     try:
         for line in everyday:
+            if line.startswith("uv run catalog-etl down"):
+                _run_webhook_block(webhook, run)
             command = _command(line, failed_job=failed[:8], job=trailco["job_id"][:8])
             result = run(command)
             assert result.returncode == 0, (line, result.stdout[-2000:], result.stderr[-3000:])
@@ -110,3 +116,15 @@ def test_the_readme_commands_run_as_written(flow_env: Path, tmp_path: Path) -> N
                 assert ": succeeded" in result.stdout
     finally:
         run(f"{shlex.quote(str(CLI))} down")
+
+
+def _run_webhook_block(
+    lines: list[str], run: Callable[[str], subprocess.CompletedProcess[str]]
+) -> None:
+    """docs/webhook.md's CLI block, signed with the secret `up` generated, sent to its webhook."""
+    assert any(line.endswith("--send   # posts it and prints the response") for line in lines)
+    for line in lines:
+        result = run(line.replace("uv run catalog-etl", shlex.quote(str(CLI))))
+        assert result.returncode == 0, (line, result.stdout[-2000:], result.stderr[-3000:])
+        if "--send" in line:
+            assert result.stdout.startswith("HTTP 20"), result.stdout
