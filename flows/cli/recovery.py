@@ -33,7 +33,7 @@ from flows.cli.output import (
     shown,
 )
 from flows.cli.progress import JobLocator, chunk_progress
-from flows.cli.refs import JobRefArgument, resolve_job
+from flows.cli.refs import JobRefArgument, full_id, resolve_job
 from flows.cli.startup import announce, start_prefect
 
 # A plain flag: absent means False, and no environment variable or config can turn it on.
@@ -109,8 +109,12 @@ def _act(
     load_settings(as_json)
     with handle_errors(as_json):
         rt = runtime_ready()
-        with connect(rt.database_url) as conn:
-            job_id = resolve_job(conn, job_ref, as_json=as_json)
+        # A complete id goes to the action as typed, so an unknown one is refused and recorded
+        # in the audit trail (ETL_NOT_FOUND); a prefix must name exactly one job.
+        job_id = full_id(job_ref)
+        if job_id is None:
+            with connect(rt.database_url) as conn:
+                job_id = resolve_job(conn, job_ref, as_json=as_json)
         document = _run_action_flow(
             rt,
             kind,

@@ -24,6 +24,17 @@ JobRefArgument = Annotated[
 ]
 
 
+def full_id(ref: str) -> uuid.UUID | None:
+    """`ref` as a UUID when it is a complete job id (32 hex digits, dashes optional)."""
+    text = ref.strip().replace("-", "")
+    if len(text) != 32:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 def resolve_job(conn: Connection, ref: str, *, as_json: bool) -> uuid.UUID:
     """The job `ref` names; exit 2 with the candidates when it names none or several."""
     found = find_jobs_by_prefix(conn, ref)

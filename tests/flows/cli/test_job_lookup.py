@@ -144,6 +144,13 @@ def test_a_reference_that_names_no_job_exits_two(db_env: Path, ref: str) -> None
     assert (code, doc["error"]) == (2, "not_found")
 
 
+def test_an_ambiguous_prefix_is_refused_before_any_action(db_env: Path) -> None:
+    ids = [str(_failed_job(db_env, f"{i}.csv")) for i in range(20)]
+    shared = next(i[0] for i in ids if sum(j[0] == i[0] for j in ids) > 1)
+    code, doc, _ = _cli("retry", shared, "--json")
+    assert (code, doc["error"]) == (2, "ambiguous_job_id")
+
+
 def test_job_show_prints_the_flow_runs_ui_link(
     db_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
