@@ -23,6 +23,8 @@ def _command_paths() -> list[tuple[str, ...]]:
     paths: list[tuple[str, ...]] = []
 
     def walk(command: object, path: tuple[str, ...]) -> None:
+        if path == ("prefect",):
+            return  # a pass-through: `prefect --help` is Prefect's own help, from its server
         paths.append(path)
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, (*path, name))
