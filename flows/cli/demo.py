@@ -131,7 +131,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print("\nNext:")
     console.print("  uv run catalog-etl jobs")
     if first:
-        console.print(f"  uv run catalog-etl job show {first['job_id']}")
+        short = str(first["job_id"])[:8]  # any unique prefix of a job id works
+        console.print(f"  uv run catalog-etl job show {short}")
+        console.print(f"  uv run catalog-etl job rows {short}     # its rejected rows, and why")
     console.print(
         '  psql "$(uv run catalog-etl db url)" -c "SELECT sku, name, price FROM '
         'catalog_items LIMIT 5"',
