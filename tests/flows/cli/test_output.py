@@ -186,3 +186,31 @@ def test_usage_errors_without_json_stay_text_on_stderr(catalog_env: Path) -> Non
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "Invalid value for '--status'" in result.stderr
+
+
+def test_the_cli_turns_prefects_client_telemetry_off(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "sys.argv = ['catalog-etl', '--version']\n"
+        "from flows.cli.app import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "from prefect._internal.analytics.enabled import is_telemetry_enabled\n"
+        "print('telemetry', is_telemetry_enabled())\n"
+    )
+    env = _env(tmp_path)
+    env.pop("DO_NOT_TRACK", None)
+    for name in ("CI", "GITHUB_ACTIONS", "BUILDKITE", "GITLAB_CI"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "telemetry False" in result.stdout
