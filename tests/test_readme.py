@@ -128,3 +128,24 @@ def _run_webhook_block(
         assert result.returncode == 0, (line, result.stdout[-2000:], result.stderr[-3000:])
         if "--send" in line:
             assert result.stdout.startswith("HTTP 20"), result.stdout
+
+
+@pytest.mark.flow
+@pytest.mark.postgres
+def test_the_runbooks_inspect_block_runs_as_written(flow_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli.app import app
+
+    lines = sh_block((ROOT / "docs" / "runbook.md").read_text(), "## Inspect")
+    assert len(lines) == 5
+    (flow_env / "a.csv").write_bytes(to_csv([catalog_row(i) for i in range(12)]))
+    ingested = CliRunner().invoke(app, ["ingest", "trailco", "a.csv", "--json"])
+    assert ingested.exit_code == 0, ingested.output
+    job = json.loads(ingested.stdout)["job_id"][:8]
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        assert words[:3] == ["uv", "run", "catalog-etl"], line
+        args = [job if w == "JOB_ID" else w for w in words[3:]]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, (line, result.stdout, result.stderr)
