@@ -88,14 +88,17 @@ def get_runtime() -> Runtime:
 def configure_observability(settings: Settings, *, interactive: bool = False) -> bool:
     """JSON (or text) log lines on stderr, and Sentry when `CATALOG_SENTRY_DSN` is set.
 
-    `interactive` (a person at a terminal): unless CATALOG_LOG_LEVEL is set explicitly, only
-    warnings and errors are written to stderr (the loggers, hence Sentry and Prefect run
-    logs, keep CATALOG_LOG_LEVEL), so event lines do not drown the command's own output.
-    Safe to call more than once per process. Returns whether Sentry is active.
+    `interactive` (a person at a terminal): unless set explicitly, CATALOG_LOG_FORMAT is
+    `text` (JSON stays the default for services and piped output) and only warnings and errors
+    are written to stderr (the loggers, hence Sentry and Prefect run logs, keep
+    CATALOG_LOG_LEVEL), so event lines do not drown the command's own output or its progress
+    bar. Safe to call more than once per process. Returns whether Sentry is active.
     """
-    quiet = interactive and "log_level" not in settings.model_fields_set
+    explicit = settings.model_fields_set
+    quiet = interactive and "log_level" not in explicit
+    text = settings.log_format == "text" or (interactive and "log_format" not in explicit)
     configure_logging(
-        json=settings.log_format == "json",
+        json=not text,
         level=settings.log_level,
         console_level="WARNING" if quiet else None,
     )

@@ -7,6 +7,7 @@ ISO times, float values); enums become their plain string values.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -169,9 +170,17 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def job_list_document(jobs: list[EtlJob]) -> dict[str, Any]:
-    """`{"jobs": [...]}` of a job list."""
-    return {"jobs": [{"job_id": j.id, **_pick(j, JOB_LIST_FIELDS)} for j in jobs]}
+def job_list_document(
+    jobs: list[EtlJob], replaced_by: dict[uuid.UUID, uuid.UUID] | None = None
+) -> dict[str, Any]:
+    """`{"jobs": [...]}` of a job list; `replaced_by`: the newest job superseding each one."""
+    replacements = replaced_by or {}
+    return {
+        "jobs": [
+            {"job_id": j.id, **_pick(j, JOB_LIST_FIELDS), "replaced_by": replacements.get(j.id)}
+            for j in jobs
+        ]
+    }
 
 
 def job_detail_document(detail: JobDetail) -> dict[str, Any]:

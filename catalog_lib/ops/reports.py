@@ -20,6 +20,7 @@ from catalog_lib.ingest.jobs import get_job
 from catalog_lib.models.audit import AuditFlag
 from catalog_lib.models.jobs import EtlJob, EtlJobChunk, JobMode, JobStatus, LedgerPhase
 from catalog_lib.models.operations import OperatorAction
+from catalog_lib.rules.mapping import ITEM_FIELDS
 
 
 class ChainRelation(StrEnum):
@@ -84,14 +85,113 @@ def list_jobs(
     *,
     source: str | None = None,
     status: JobStatus | None = None,
+    not_replaced: bool = False,
     limit: int = 50,
 ) -> list[EtlJob]:
-    """Jobs, newest first."""
+    """Jobs, newest first; `not_replaced` keeps only jobs no retry or repair supersedes."""
     rows = conn.execute(
         load_query("list_jobs"),
-        {"source": source, "status": str(status) if status else None, "limit": limit},
+        {
+            "source": source,
+            "status": str(status) if status else None,
+            "not_replaced": not_replaced,
+            "limit": limit,
+        },
     ).fetchall()
     return [EtlJob.model_validate(r) for r in rows]
+
+
+def job_replacements(
+    conn: psycopg.Connection[Any], job_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """For each given job a retry or repair supersedes: the newest job that does."""
+    if not job_ids:
+        return {}
+    rows = conn.execute(load_query("job_replacements"), {"job_ids": job_ids}).fetchall()
+    return {r["job_id"]: r["replaced_by"] for r in rows}
+
+
+@dataclass(frozen=True)
+class JobCandidate:
+    """A job whose id starts with a typed prefix."""
+
+    id: uuid.UUID
+    source: str
+    status: JobStatus
+    created_at: datetime
+
+
+_HEX_DIGITS = frozenset("0123456789abcdef")
+MAX_CANDIDATES = 10
+
+
+def find_jobs_by_prefix(conn: psycopg.Connection[Any], ref: str) -> list[JobCandidate]:
+    """The jobs (newest first, at most MAX_CANDIDATES + 1) whose id starts with `ref`.
+
+    `ref` is a full id or any prefix of one, dashes optional; anything that is not hex
+    matches nothing.
+    """
+    text = ref.strip().lower().replace("-", "")
+    if not text or len(text) > 32 or not set(text) <= _HEX_DIGITS:
+        return []
+    rows = conn.execute(
+        load_query("job_ids_by_prefix"),
+        {
+            "low": uuid.UUID(text.ljust(32, "0")),
+            "high": uuid.UUID(text.ljust(32, "f")),
+            "limit": MAX_CANDIDATES + 1,
+        },
+    ).fetchall()
+    return [
+        JobCandidate(
+            id=r["id"],
+            source=r["source"],
+            status=JobStatus(r["status"]),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """One rejected row: where it was, why, and its mapped values (catalog item fields only)."""
+
+    chunk_index: int
+    record_ordinal: int
+    errors: list[dict[str, Any]]
+    values: dict[str, Any]
+
+
+def list_rejected_rows(
+    conn: psycopg.Connection[Any],
+    job_id: uuid.UUID,
+    *,
+    reason: str | None = None,
+    limit: int = 50,
+) -> list[RejectedRow]:
+    """A job's rejected rows in file order, optionally only those for one field or reason.
+
+    Values keep only the mapped catalog item fields (never other columns of the source row).
+    """
+    rows = conn.execute(
+        load_query("job_rejected_rows"),
+        {"job_id": job_id, "reason": reason or None, "limit": limit},
+    ).fetchall()
+    allowed = set(ITEM_FIELDS)
+    return [
+        RejectedRow(
+            chunk_index=int(r["chunk_index"]),
+            record_ordinal=int(r["record_ordinal"]),
+            errors=[e for e in r["errors"] if isinstance(e, dict)],
+            values={
+                k: v
+                for k, v in (r["raw_data"] if isinstance(r["raw_data"], dict) else {}).items()
+                if k in allowed
+            },
+        )
+        for r in rows
+    ]
 
 
 def get_job_progress(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> tuple[int, int]:

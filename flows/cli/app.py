@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -10,19 +12,27 @@ from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import get_schema_status, resolve_database, upgrade_schema
 from catalog_lib.core.settings import Settings
 from flows.cli.blocks import blocks_app
+from flows.cli.config import config, env
 from flows.cli.console import console
 from flows.cli.demo import demo
+from flows.cli.help import JsonUsageGroup
+from flows.cli.help import install as install_help
 from flows.cli.jobs import ingest, job_app, jobs
+from flows.cli.logs import logs
 from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
+from flows.cli.prefect_cli import PREFECT_CONTEXT, prefect
 from flows.cli.quality import audit_app, retention
 from flows.cli.recovery import reconcile, repair, retry
 from flows.cli.serve import serve
 from flows.cli.stack import down, status, up
+from flows.cli.startup import announce_database
 from flows.cli.sweep import sweep
 from flows.cli.webhook import webhook_app
 
+install_help()
 app = typer.Typer(
     name="catalog-etl",
+    cls=JsonUsageGroup,
     help="Ingest scraper catalog CSVs into PostgreSQL, exactly once.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -31,6 +41,40 @@ db_app = typer.Typer(
     help="The database: embedded server lifecycle and migrations.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"catalog-etl {package_version()}")
+        raise typer.Exit()
+
+
+def package_version() -> str:
+    """The installed catalog-etl version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("catalog-etl")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+            show_default=False,
+        ),
+    ] = False,
+) -> None:
+    """Ingest scraper catalog CSVs into PostgreSQL, exactly once."""
+
+
 app.command("demo")(demo)
 app.command("ingest")(ingest)
 app.command("jobs")(jobs)
@@ -48,6 +92,10 @@ app.command("sweep")(sweep)
 app.add_typer(audit_app, name="audit")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(blocks_app, name="blocks")
+app.command("logs")(logs)
+app.command("config")(config)
+app.command("env")(env)
+app.command("prefect", context_settings=PREFECT_CONTEXT, add_help_option=False)(prefect)
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
@@ -104,6 +152,7 @@ def db_url(as_json: bool = JSON_OPTION) -> None:
     """Print the connection URL in use (starts the embedded server if needed)."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
+        announce_database(settings)
         target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
         emit(
             {"url": target.url, "embedded": target.embedded is not None},
@@ -117,6 +166,7 @@ def db_upgrade(as_json: bool = JSON_OPTION) -> None:
     """Apply all migrations (starts the embedded server if needed); a no-op when current."""
     settings = load_settings(as_json)
     with handle_errors(as_json):
+        announce_database(settings)
         target = resolve_database(_database_url(settings), settings.state_dir, settings.pg_bin_dir)
         result = upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         after = get_schema_status(target.url)
@@ -192,6 +242,8 @@ def main() -> None:
 
     # Everything this process and its children write ($CATALOG_HOME, results, logs) is 0600.
     private_umask()
+    # No client telemetry from Prefect (and no first-run telemetry banner in our output).
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     # Invalid settings are reported by the command itself (exit 2).
     with suppress(ValidationError):
         settings = get_settings()

@@ -21,9 +21,10 @@ from flows.cli.output import (
     handle_errors,
     load_settings,
     make_console,
+    shown,
 )
+from flows.cli.startup import announce_database, start_prefect
 from flows.runtime import get_runtime, secret_value
-from flows.stack.prefect_server import use_prefect_server
 
 # A small, deterministic past so the console has something to show on first start; seeded
 # once per database (its jobs are recognisable by their s3://seeded-history/ object keys).
@@ -53,12 +54,13 @@ def demo(
     except ValueError as exc:
         fail(str(exc), code=ExitCode.REFUSED, as_json=as_json, kind="usage")
     with handle_errors(as_json):
+        announce_database(settings)
         target = resolve_database(
             secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
         )
         upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         rt = get_runtime()
-        server = use_prefect_server(settings.state_dir)
+        server = start_prefect(settings)
         files = build_demo_files(rows_per_source=rows)
         results = []
         for sample in files:
@@ -108,11 +110,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(
             job.get("source", job.get("uri", "?")),
             status,
-            str(job.get("chunks")),
-            str(job.get("total_processed")),
-            str(job.get("total_valid")),
-            str(job.get("total_invalid")),
-            str(job.get("reconcile_delta")),
+            shown(job.get("chunks")),
+            shown(job.get("total_processed")),
+            shown(job.get("total_valid")),
+            shown(job.get("total_invalid")),
+            shown(job.get("reconcile_delta")),
         )
     console.print(table)
     first = next((j for j in summary["jobs"] if j.get("job_id")), None)
@@ -129,7 +131,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print("\nNext:")
     console.print("  uv run catalog-etl jobs")
     if first:
-        console.print(f"  uv run catalog-etl job show {first['job_id']}")
+        short = str(first["job_id"])[:8]  # any unique prefix of a job id works
+        console.print(f"  uv run catalog-etl job show {short}")
+        console.print(f"  uv run catalog-etl job rows {short}     # its rejected rows, and why")
     console.print(
         '  psql "$(uv run catalog-etl db url)" -c "SELECT sku, name, price FROM '
         'catalog_items LIMIT 5"',

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from catalog_lib.adapters.postgres import connect, get_schema_status, resolve_database
@@ -19,7 +20,14 @@ from catalog_lib.ingest import steps
 from catalog_lib.models.jobs import EtlJob, JobStatus
 from catalog_lib.models.operations import OperatorAction
 from catalog_lib.ops.documents import job_detail_document, job_list_document
-from catalog_lib.ops.reports import JobDetail, get_job_detail, list_jobs
+from catalog_lib.ops.reports import (
+    JobDetail,
+    RejectedRow,
+    get_job_detail,
+    job_replacements,
+    list_jobs,
+    list_rejected_rows,
+)
 from catalog_lib.rules.intake import validate_source
 from flows.cli.output import (
     JSON_OPTION,
@@ -29,10 +37,13 @@ from flows.cli.output import (
     handle_errors,
     load_settings,
     make_console,
+    plural,
+    shown,
 )
 from flows.cli.progress import chunk_progress
+from flows.cli.refs import JobRefArgument, flow_run_link, resolve_job
+from flows.cli.startup import announce, announce_database, start_prefect
 from flows.runtime import get_runtime, secret_value
-from flows.stack.prefect_server import use_prefect_server
 
 job_app = typer.Typer(help="Inspect one job.", no_args_is_help=True)
 
@@ -47,9 +58,10 @@ def _require_current_schema(url: str) -> str:
     return url
 
 
-def _database_ready() -> str:
+def database_ready() -> str:
     """The database URL for read-only commands (no storage or embedding provider is built)."""
     settings = get_settings()
+    announce_database(settings)
     target = resolve_database(
         secret_value(settings.database_url), settings.state_dir, settings.pg_bin_dir
     )
@@ -58,13 +70,14 @@ def _database_ready() -> str:
 
 def runtime_ready() -> steps.Runtime:
     """The full runtime, refusing to work on a database whose schema is not current."""
+    announce_database(get_settings())
     rt = get_runtime()
     _require_current_schema(rt.database_url)
     return rt
 
 
 def ingest(
-    source: Annotated[str, typer.Argument(help="Scraper/brand slug, e.g. `cotopaxi`.")],
+    source: Annotated[str, typer.Argument(help="Scraper/brand slug, e.g. `trailco`.")],
     uris: Annotated[
         list[str],
         typer.Argument(
@@ -137,9 +150,11 @@ def ingest_one(
 
 
 def _run_flow(rt: steps.Runtime, job_id: uuid.UUID, *, label: str, show_progress: bool) -> None:
-    use_prefect_server(get_settings().state_dir)
+    start_prefect(get_settings())
     # The CLI shows its own progress; Prefect's INFO lines still reach the UI via the API.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    if "flows.ingest" not in sys.modules:
+        announce("loading Prefect…")
     from flows.ingest import configured_flow  # imported late: prefect costs seconds
 
     enabled = show_progress and sys.stderr.isatty()
@@ -151,36 +166,80 @@ def _print_ingest(documents: list[dict[str, Any]]) -> None:
     for doc in documents:
         if "job_id" not in doc:
             typer.secho(
-                f"{doc['uri']}: {doc['error_kind']}: {doc['error_message']}", fg=typer.colors.RED
+                f"error: {doc['uri']}: {doc['error_kind']}: {doc['error_message']}",
+                err=True,
+                fg=typer.colors.RED,
             )
             continue
         note = f" (duplicate of an existing {doc['status']} job)" if doc["duplicate_of"] else ""
         typer.echo(f"job {doc['job_id']} {doc['status']}{note}: {doc['object_key']}")
         typer.echo(
             f"  rows {doc['total_processed']} = {doc['total_valid']} valid + "
-            f"{doc['total_invalid']} invalid in {doc['chunks']} chunks; "
-            f"reconcile delta {doc['reconcile_delta']}"
+            f"{doc['total_invalid']} invalid in {plural(doc['chunks'] or 0, 'chunk')}; "
+            f"reconcile delta {shown(doc['reconcile_delta'])}"
         )
         if doc["error_kind"]:
-            typer.secho(f"  {doc['error_kind']}: {doc['error_message']}", fg=typer.colors.RED)
+            typer.secho(
+                f"error: job {doc['job_id']} {doc['error_kind']}: {doc['error_message']}",
+                err=True,
+                fg=typer.colors.RED,
+            )
 
 
 def jobs(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     status: Annotated[JobStatus | None, typer.Option(help="Only this status.")] = None,
+    unresolved: Annotated[
+        bool,
+        typer.Option(
+            "--unresolved",
+            help="Only failed jobs no retry or repair has replaced yet (what still needs you).",
+            show_default=False,
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """List jobs, newest first."""
+    """List jobs, newest first, with the job that replaced each (a retry or repair)."""
     load_settings(as_json)
-    with handle_errors(as_json), connect(_database_ready()) as conn:
-        rows = list_jobs(conn, source=source, status=status, limit=limit)
-    emit(job_list_document(rows), as_json=as_json, text=lambda: _print_jobs(rows))
+    if unresolved and status not in (None, JobStatus.FAILED):
+        fail(
+            f"--unresolved lists failed jobs; it cannot be combined with --status {status}",
+            code=ExitCode.REFUSED,
+            as_json=as_json,
+            kind="usage",
+        )
+    with handle_errors(as_json), connect(database_ready()) as conn:
+        rows = list_jobs(
+            conn,
+            source=source,
+            status=JobStatus.FAILED if unresolved else status,
+            not_replaced=unresolved,
+            limit=limit,
+        )
+        replaced = job_replacements(conn, [r.id for r in rows])
+    emit(
+        job_list_document(rows, replaced_by=replaced),
+        as_json=as_json,
+        text=lambda: _print_jobs(rows, replaced),
+    )
 
 
-def _print_jobs(rows: list[EtlJob]) -> None:
+def _print_jobs(rows: list[EtlJob], replaced: dict[uuid.UUID, uuid.UUID]) -> None:
+    if not rows:
+        typer.echo("no jobs")
+        return
     table = Table(
-        "job", "status", "source", "file", "created", "processed", "valid", "invalid", "delta"
+        "job",
+        "status",
+        "source",
+        "file",
+        "created",
+        "processed",
+        "valid",
+        "invalid",
+        "delta",
+        "replaced by",
     )
     for r in rows:
         table.add_row(
@@ -192,28 +251,80 @@ def _print_jobs(rows: list[EtlJob]) -> None:
             str(r.total_processed),
             str(r.total_valid),
             str(r.total_invalid),
-            "" if r.reconcile_delta is None else str(r.reconcile_delta),
+            shown(r.reconcile_delta),
+            shown(str(replaced[r.id])[:8] if r.id in replaced else None),
         )
     make_console().print(table)
 
 
 @job_app.command("show")
-def job_show(
-    job_id: Annotated[uuid.UUID, typer.Argument(help="The job's id.")],
+def job_show(job_ref: JobRefArgument, as_json: bool = JSON_OPTION) -> None:
+    """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
+    settings = load_settings(as_json)
+    with handle_errors(as_json), connect(database_ready()) as conn:
+        detail = get_job_detail(conn, resolve_job(conn, job_ref, as_json=as_json))
+    if detail is None:
+        fail(f"no job {job_ref}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
+    document = job_detail_document(detail)
+    document["flow_run_url"] = flow_run_link(settings.state_dir, detail.job.flow_run_id)
+    emit(document, as_json=as_json, text=lambda: _print_job(detail, document))
+
+
+@job_app.command("rows")
+def job_rows(
+    job_ref: JobRefArgument,
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Only rows rejected for this field (e.g. productUrl) or a reason containing "
+            "this text.",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many rows.")] = 50,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Show a job: totals, the chunk ledger, why rows were rejected, the supersession chain."""
+    """List a job's rejected rows: where they were, why, and their mapped values."""
     load_settings(as_json)
-    with handle_errors(as_json), connect(_database_ready()) as conn:
-        detail = get_job_detail(conn, job_id)
-    if detail is None:
-        fail(f"no job {job_id}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
-    emit(job_detail_document(detail), as_json=as_json, text=lambda: _print_job(detail))
+    with handle_errors(as_json), connect(database_ready()) as conn:
+        job_id = resolve_job(conn, job_ref, as_json=as_json)
+        rows = list_rejected_rows(conn, job_id, reason=reason, limit=limit)
+    document = {
+        "job_id": job_id,
+        "reason": reason,
+        "rows": [
+            {
+                "chunk_index": r.chunk_index,
+                "record_ordinal": r.record_ordinal,
+                "errors": r.errors,
+                "values": r.values,
+            }
+            for r in rows
+        ],
+    }
+    emit(document, as_json=as_json, text=lambda: _print_rejected(job_id, rows, reason))
 
 
-def _print_job(detail: JobDetail) -> None:
+def _print_rejected(job_id: uuid.UUID, rows: list[RejectedRow], reason: str | None) -> None:
+    if not rows:
+        suffix = f" for {reason!r}" if reason else ""
+        typer.echo(f"no rejected rows{suffix} in job {job_id}")
+        return
+    table = Table("row", "chunk", "field", "reason", "values", title=f"rejected rows of {job_id}")
+    for r in rows:
+        values = ", ".join(f"{k}={v}" for k, v in r.values.items() if v not in (None, ""))
+        table.add_row(
+            str(r.record_ordinal),
+            str(r.chunk_index),
+            "\n".join(shown(e.get("field")) for e in r.errors),
+            "\n".join(shown(e.get("reason")) for e in r.errors),
+            values,
+        )
+    make_console().print(table)
+
+
+def _print_job(detail: JobDetail, doc: dict[str, Any]) -> None:
     console = make_console()
-    doc = job_detail_document(detail)
     for key in (
         "job_id",
         "status",
@@ -221,6 +332,7 @@ def _print_job(detail: JobDetail) -> None:
         "object_key",
         "source_etag",
         "flow_run_id",
+        "flow_run_url",
         "created_at",
         "completed_at",
         "total_processed",
@@ -233,7 +345,7 @@ def _print_job(detail: JobDetail) -> None:
         "error_kind",
         "error_message",
     ):
-        console.print(f"[bold]{key:>24}[/bold]: {doc[key]}")
+        console.print(f"[bold]{key:>24}[/bold]: {escape(shown(doc[key]))}", highlight=False)
     ledger = Table(
         "chunk", "bytes", "records", "status", "attempts", "valid", "invalid", title="chunk ledger"
     )

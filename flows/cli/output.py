@@ -54,6 +54,21 @@ def make_console() -> Console:
     return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
+def plural(count: int, word: str, plural_form: str | None = None) -> str:
+    """`1 chunk`, `2 chunks` (or the given plural form)."""
+    return f"{count} {word if count == 1 else (plural_form or word + 's')}"
+
+
+def shown(value: object) -> str:
+    """A value for a text table or line: `-` for nothing, never `None`."""
+    return "-" if value is None or value == "" else str(value)
+
+
+def note(message: str) -> None:
+    """A diagnostic line on stderr (never mixed into a command's result on stdout)."""
+    typer.echo(message, err=True)
+
+
 def emit(document: dict[str, Any], *, as_json: bool, text: Callable[[], None]) -> None:
     """Print `document` as JSON, or run the human-readable renderer."""
     if as_json:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from catalog_lib.adapters.postgres import Connection, connect
+from catalog_lib.core.errors import CatalogError
 from catalog_lib.ops.reports import get_job_progress
 
 JobLocator = Callable[[Connection], uuid.UUID | None]
@@ -34,14 +35,25 @@ def chunk_progress(
         console=Console(stderr=True),
     ) as bar:
         task = bar.add_task(label, total=None)
+        found: list[uuid.UUID] = []
+
+        def refresh(conn: Connection) -> None:
+            # Once found, the job is kept: it stays the one shown after it leaves `running`.
+            if not found:
+                job_id = locate_job(conn)
+                if job_id is None:
+                    return
+                found.append(job_id)
+            completed, total = get_job_progress(conn, found[0])
+            if total:
+                bar.update(task, total=total, completed=completed)
 
         def poll() -> None:
-            with connect(database_url, autocommit=True) as conn:
+            # A progress bar must never break the command: a lost connection ends the polling.
+            with suppress(CatalogError), connect(database_url, autocommit=True) as conn:
                 while not done.wait(0.5):
-                    job_id = locate_job(conn)
-                    completed, total = get_job_progress(conn, job_id) if job_id else (0, 0)
-                    if total:
-                        bar.update(task, total=total, completed=completed)
+                    refresh(conn)
+                refresh(conn)  # the final figures, so a finished job ends at N/N
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
@@ -49,4 +61,4 @@ def chunk_progress(
             yield
         finally:
             done.set()
-            poller.join(timeout=2)
+            poller.join(timeout=5)

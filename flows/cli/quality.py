@@ -31,7 +31,9 @@ from flows.cli.output import (
     handle_errors,
     load_settings,
     make_console,
+    plural,
 )
+from flows.cli.startup import announce_database
 
 audit_app = typer.Typer(
     help="Catalog data-quality audit per source; `ack`/`mute` flags with a reason.",
@@ -47,6 +49,7 @@ ActorOption = Annotated[
 
 def _database_url(settings: Settings) -> str:
     url = settings.database_url.get_secret_value() if settings.database_url else None
+    announce_database(settings)
     target = resolve_database(url, settings.state_dir, settings.pg_bin_dir)
     schema = get_schema_status(target.url)
     if not schema.is_current:
@@ -96,8 +99,9 @@ def retention(
         document,
         as_json=as_json,
         text=lambda: typer.echo(
-            f"{verb} {result.deleted} rejected rows older than {result.retention_days} days "
-            f"in {result.batches} batches"
+            f"{verb} {plural(result.deleted, 'rejected row')} older than "
+            f"{plural(result.retention_days, 'day')} in "
+            f"{plural(result.batches, 'batch', 'batches')}"
             + ("; capped: older rows remain for the next run" if result.capped else "")
         ),
     )

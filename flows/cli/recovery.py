@@ -19,16 +19,23 @@ from catalog_lib.adapters.postgres import Connection, connect
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import list_successors
-from catalog_lib.models.jobs import JobStatus
 from catalog_lib.ops.action_log import ActionKind
 from catalog_lib.ops.documents import job_detail_document
 from catalog_lib.ops.reports import get_job_detail
 from flows.cli.jobs import runtime_ready
-from flows.cli.output import JSON_OPTION, ExitCode, emit, handle_errors, load_settings
+from flows.cli.output import (
+    JSON_OPTION,
+    ExitCode,
+    emit,
+    handle_errors,
+    load_settings,
+    plural,
+    shown,
+)
 from flows.cli.progress import JobLocator, chunk_progress
-from flows.stack.prefect_server import use_prefect_server
+from flows.cli.refs import JobRefArgument, full_id, resolve_job
+from flows.cli.startup import announce, start_prefect
 
-JobIdArgument = Annotated[uuid.UUID, typer.Argument(help="The job's id.")]
 # A plain flag: absent means False, and no environment variable or config can turn it on.
 ForceOption = Annotated[
     bool,
@@ -50,7 +57,7 @@ _EXIT = {"succeeded": ExitCode.OK, "failed": ExitCode.FAILED, "refused": ExitCod
 
 
 def retry(
-    job_id: JobIdArgument,
+    job_id: JobRefArgument,
     force: ForceOption = False,
     reason: ReasonOption = None,
     actor: ActorOption = None,
@@ -61,7 +68,7 @@ def retry(
 
 
 def repair(
-    job_id: JobIdArgument,
+    job_id: JobRefArgument,
     force: ForceOption = False,
     reason: ReasonOption = None,
     actor: ActorOption = None,
@@ -72,7 +79,7 @@ def repair(
 
 
 def reconcile(
-    job_id: JobIdArgument,
+    job_id: JobRefArgument,
     force: ForceOption = False,
     reason: ReasonOption = None,
     actor: ActorOption = None,
@@ -92,7 +99,7 @@ def default_actor() -> str:
 
 def _act(
     kind: ActionKind,
-    job_id: uuid.UUID,
+    job_ref: str,
     *,
     force: bool,
     reason: str | None,
@@ -102,6 +109,12 @@ def _act(
     load_settings(as_json)
     with handle_errors(as_json):
         rt = runtime_ready()
+        # A complete id goes to the action as typed, so an unknown one is refused and recorded
+        # in the audit trail (ETL_NOT_FOUND); a prefix must name exactly one job.
+        job_id = full_id(job_ref)
+        if job_id is None:
+            with connect(rt.database_url) as conn:
+                job_id = resolve_job(conn, job_ref, as_json=as_json)
         document = _run_action_flow(
             rt,
             kind,
@@ -129,15 +142,17 @@ def _run_action_flow(
     force: bool,
     show_progress: bool,
 ) -> dict[str, Any]:
-    use_prefect_server(get_settings().state_dir)
+    start_prefect(get_settings())
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    if "flows.operator_actions" not in sys.modules:
+        announce("loading Prefect…")
     from flows.operator_actions import ACTION_FLOWS  # imported late: prefect costs seconds
 
     enabled = show_progress and kind != ActionKind.RECONCILE
     with chunk_progress(
         rt.database_url,
         f"{kind} of {str(job_id)[:8]}",
-        _running_successor(job_id),
+        new_successor(rt.database_url, job_id) if enabled else _nothing,
         enabled=enabled,
     ):
         state = ACTION_FLOWS[kind](
@@ -152,39 +167,51 @@ def _run_action_flow(
     return document
 
 
-def _running_successor(job_id: uuid.UUID) -> JobLocator:
-    """Find the job an action created for `job_id` once it runs."""
+def new_successor(database_url: str, job_id: uuid.UUID) -> JobLocator:
+    """Find the job an action creates for `job_id` (one that did not exist when it started).
+
+    Earlier retries of the same job are known now and never taken for the new one, and the new
+    job is found whatever its status (a short retry can finish between two polls).
+    """
+    with connect(database_url) as conn:
+        before = {s.id for s in list_successors(conn, job_id)}
 
     def locate(conn: Connection) -> uuid.UUID | None:
-        live = [s for s in list_successors(conn, job_id) if s.status is JobStatus.RUNNING]
-        return live[0].id if live else None
+        fresh = [s for s in list_successors(conn, job_id) if s.id not in before]
+        return fresh[0].id if fresh else None
 
     return locate
 
 
+def _nothing(_conn: Connection) -> uuid.UUID | None:
+    return None
+
+
 def _print_action(doc: dict[str, Any]) -> None:
+    """The outcome and the new job on stdout; why it failed or was refused on stderr."""
     head = f"{doc['action']} of job {doc['job_id']}: {doc['outcome']}"
     if doc["refused"] or doc["outcome"] == "failed":
-        typer.secho(f"{head} ({doc['code']})", err=True, fg=typer.colors.RED)
-        typer.secho(f"  {doc['message']}", err=True, fg=typer.colors.RED)
+        typer.echo(f"{head} ({doc['code']})")
+        typer.secho(f"error: {doc['message']}", err=True, fg=typer.colors.RED)
         if doc["code"] == "ETL_ETAG_MISMATCH":
-            typer.secho(f"  stored ETag: {doc['stored_etag']}", err=True)
-            typer.secho(f"  live ETag:   {doc['live_etag']}", err=True)
+            typer.secho(f"  stored ETag: {shown(doc['stored_etag'])}", err=True)
+            typer.secho(f"  live ETag:   {shown(doc['live_etag'])}", err=True)
     else:
         typer.echo(head)
     if doc["action"] == "reconcile" and doc.get("expected") is not None:
         typer.echo(f"  expected {doc['expected']}")
-        typer.echo(f"  actual   {doc['actual']}")
-        typer.echo(f"  delta    {doc['delta']}")
+        typer.echo(f"  actual   {shown(doc['actual'])}")
+        typer.echo(f"  delta    {shown(doc['delta'])}")
     job = doc.get("new_job")
     if job:
         resumed = sum(1 for c in job["ledger"] if c["attempts"] == 0)
         typer.echo(
             f"  new job {job['job_id']} {job['status']} (mode {job['mode']}, "
-            f"flow run {doc['flow_run_id']})"
+            f"flow run {shown(doc['flow_run_id'])})"
         )
         typer.echo(
             f"  rows {job['total_processed']} = {job['total_valid']} valid + "
-            f"{job['total_invalid']} invalid in {job['chunks']} chunks "
-            f"({resumed} resumed from the ledger); reconcile delta {job['reconcile_delta']}"
+            f"{job['total_invalid']} invalid in {plural(job['chunks'] or 0, 'chunk')} "
+            f"({resumed} resumed from the ledger); "
+            f"reconcile delta {shown(job['reconcile_delta'])}"
         )

@@ -14,8 +14,8 @@ import typer
 
 from catalog_lib.ops.crash_sweep import MAX_JOBS_PER_SWEEP
 from flows.cli.jobs import runtime_ready
-from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings
-from flows.stack.prefect_server import use_prefect_server
+from flows.cli.output import JSON_OPTION, emit, handle_errors, load_settings, plural
+from flows.cli.startup import start_prefect
 
 LimitOption = Annotated[
     int, typer.Option("--limit", min=1, help="Open jobs to examine at most (oldest first).")
@@ -27,7 +27,7 @@ def sweep(limit: LimitOption = MAX_JOBS_PER_SWEEP, as_json: bool = JSON_OPTION) 
     settings = load_settings(as_json)
     with handle_errors(as_json):
         rt = runtime_ready()
-        use_prefect_server(settings.state_dir)
+        start_prefect(settings)
         from flows.sweeper import sweep_now  # imported late: prefect costs seconds
 
         document = sweep_now(rt.database_url, limit=limit).to_json()
@@ -36,8 +36,7 @@ def sweep(limit: LimitOption = MAX_JOBS_PER_SWEEP, as_json: bool = JSON_OPTION) 
 
 def _print_sweep(doc: dict[str, Any]) -> None:
     closed = [j for j in doc["jobs"] if j["closed"]]
-    jobs = "job" if doc["examined"] == 1 else "jobs"
-    typer.echo(f"examined {doc['examined']} open {jobs}, closed {doc['closed']}")
+    typer.echo(f"examined {plural(doc['examined'], 'open job')}, closed {doc['closed']}")
     if not closed:
         return
     for job in closed:

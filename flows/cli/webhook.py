@@ -5,12 +5,14 @@ Neither imports prefect: runs are started through the Prefect REST API.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from catalog_lib.adapters.postgres import get_schema_status
@@ -19,6 +21,7 @@ from catalog_lib.rules.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from flows.cli.output import JSON_OPTION, ExitCode, emit, fail, handle_errors, load_settings
 from flows.runtime import build_runtime
 from flows.stack.prefect_server import use_prefect_server
+from flows.stack.serve_process import read_serve, secret_path
 
 webhook_app = typer.Typer(
     help="The signed scraper webhook: serve it (no sub-command), or sign a body for it."
@@ -72,20 +75,38 @@ def sign_body(
         typer.Option("--file", help="The JSON body to sign (default: read stdin).", dir_okay=False),
     ] = None,
     curl: Annotated[
-        bool, typer.Option("--curl", help="Print a ready curl command for the local webhook.")
+        bool,
+        typer.Option("--curl", help="Print a ready curl command instead.", show_default=False),
+    ] = False,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="POST the signed body to the webhook and print its response.",
+            show_default=False,
+        ),
     ] = False,
     url: Annotated[
         str | None,
-        typer.Option(help="Webhook URL for --curl (default: the configured host and port)."),
+        typer.Option(
+            help="Webhook URL (default: the running local stack's webhook, else "
+            "CATALOG_WEBHOOK_HOST:CATALOG_WEBHOOK_PORT)."
+        ),
     ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Print the two signature headers for a body (signed with the first active secret)."""
+    """Sign a body for the webhook: print its two headers, a curl command, or send it.
+
+    The secret is the first of CATALOG_WEBHOOK_SECRET, else the one `catalog-etl up`
+    generated ($CATALOG_HOME/run/webhook-secret).
+    """
     settings = load_settings(as_json)
-    secrets = settings.webhook_secrets()
-    if not secrets:
+    state_dir = settings.state_dir.resolve()
+    secret = _signing_secret(settings.webhook_secrets(), secret_path(state_dir))
+    if secret is None:
         fail(
-            "set CATALOG_WEBHOOK_SECRET to sign a body",
+            "no webhook secret: set CATALOG_WEBHOOK_SECRET, or start the local stack with "
+            "`catalog-etl up` (it generates one)",
             code=ExitCode.REFUSED,
             as_json=as_json,
             kind="configuration",
@@ -94,10 +115,13 @@ def sign_body(
         body = file.read_bytes() if file is not None else sys.stdin.buffer.read()
     except OSError as exc:
         fail(f"cannot read {file}: {exc.strerror}", code=ExitCode.REFUSED, as_json=as_json)
-    headers = sign(body, secrets[0], int(time.time()))
-    target = url or f"http://{settings.webhook_host}:{settings.webhook_port or 8787}/v1/ingest"
+    headers = sign(body, secret, int(time.time()))
+    target = url or webhook_url(settings.webhook_host, settings.webhook_port, state_dir)
+    if send:
+        _send(target, headers, body, as_json=as_json)
+        return
     command = _curl_command(target, headers, body, file) if curl else None
-    document: dict[str, object] = {"headers": headers}
+    document: dict[str, object] = {"headers": headers, "url": target}
     if command is not None:
         document["curl"] = command
 
@@ -109,6 +133,56 @@ def sign_body(
             typer.echo(f"{name}: {headers[name]}")
 
     emit(document, as_json=as_json, text=text)
+
+
+def _signing_secret(configured: list[str], generated: Path) -> str | None:
+    """CATALOG_WEBHOOK_SECRET's first secret, else the secret `up` generated, else None."""
+    if configured:
+        return configured[0]
+    try:
+        return generated.read_text().strip() or None
+    except (FileNotFoundError, PermissionError):
+        return None
+
+
+def webhook_url(host: str, port: int, state_dir: Path) -> str:
+    """`/v1/ingest` of the running local stack's webhook, else of the configured address."""
+    served = read_serve(state_dir)
+    if served is not None and served.webhook:
+        return f"{served.webhook}/v1/ingest"
+    return f"http://{host}:{port or 8787}/v1/ingest"
+
+
+def _send(url: str, headers: dict[str, str], body: bytes, *, as_json: bool) -> None:
+    """POST the signed body; print the response; exit 0 on 2xx, 1 otherwise."""
+    try:
+        response = httpx.post(
+            url,
+            content=body,
+            headers={"Content-Type": "application/json", **headers},
+            timeout=30.0,
+        )
+    except httpx.HTTPError as exc:
+        fail(
+            f"cannot reach the webhook at {url} ({type(exc).__name__}); is the stack up? "
+            "(`catalog-etl status`)",
+            code=ExitCode.FAILED,
+            as_json=as_json,
+            kind="webhook_unreachable",
+        )
+    try:
+        answer: object = response.json()
+    except ValueError:
+        answer = response.text[:2000]
+    document = {"url": url, "status_code": response.status_code, "response": answer}
+
+    def text() -> None:
+        typer.echo(f"HTTP {response.status_code} from {url}")
+        typer.echo(json.dumps(answer, indent=2) if not isinstance(answer, str) else answer)
+
+    emit(document, as_json=as_json, text=text)
+    if not response.is_success:
+        raise typer.Exit(int(ExitCode.FAILED))
 
 
 def _curl_command(url: str, headers: dict[str, str], body: bytes, file: Path | None) -> str:

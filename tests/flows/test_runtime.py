@@ -1,4 +1,4 @@
-"""Entry-point logging: quiet on a terminal unless the level is set, full otherwise."""
+"""Entry-point logging: quiet text on a terminal unless set explicitly, full JSON otherwise."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from catalog_lib.core.logs import reset_logging
+from catalog_lib.core.logs import JsonFormatter, TextFormatter, reset_logging
 from catalog_lib.core.settings import Settings
 from flows.runtime import configure_observability
 
@@ -39,3 +39,26 @@ def test_an_explicit_level_wins_on_a_terminal(
 def test_services_log_every_event(clean_logging: None) -> None:
     configure_observability(Settings(), interactive=False)
     assert _console_and_product_levels() == (logging.INFO, logging.INFO)
+
+
+def _formatter() -> logging.Formatter | None:
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "catalog_etl", False))
+    return handler.formatter
+
+
+def test_terminal_sessions_get_text_lines(clean_logging: None) -> None:
+    configure_observability(Settings(), interactive=True)
+    assert isinstance(_formatter(), TextFormatter)
+
+
+def test_services_and_pipes_get_json_lines(clean_logging: None) -> None:
+    configure_observability(Settings(), interactive=False)
+    assert isinstance(_formatter(), JsonFormatter)
+
+
+def test_an_explicit_format_wins_on_a_terminal(
+    clean_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CATALOG_LOG_FORMAT", "json")
+    configure_observability(Settings(), interactive=True)
+    assert isinstance(_formatter(), JsonFormatter)

@@ -81,9 +81,16 @@ def _flag() -> AuditFlag:
 
 def test_job_list_document_keeps_the_jobs_fields() -> None:
     (entry,) = documents.job_list_document([_job()])["jobs"]
-    assert list(entry) == ["job_id", *documents.JOB_LIST_FIELDS]
+    assert list(entry) == ["job_id", *documents.JOB_LIST_FIELDS, "replaced_by"]
     assert (entry["job_id"], entry["status"], entry["chunks_total"]) == (JOB_ID, "completed", 3)
+    assert entry["replaced_by"] is None
     assert type(entry["status"]) is str
+
+
+def test_job_list_document_names_the_replacing_job() -> None:
+    newer = uuid.uuid4()
+    (entry,) = documents.job_list_document([_job()], replaced_by={JOB_ID: newer})["jobs"]
+    assert entry["replaced_by"] == newer
 
 
 def test_job_detail_document_keeps_every_section() -> None:

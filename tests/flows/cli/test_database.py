@@ -289,6 +289,15 @@ def test_start_stop_status_lifecycle(home: Home, monkeypatch: pytest.MonkeyPatch
     assert again.exit_code == 0
     assert again.document() == {"stopped": False}
 
+    # A command that needs the database after `down`/`db stop` restarts it, and says so.
+    url = invoke(home, monkeypatch, "db", "url")
+    assert url.exit_code == 0, url.stderr
+    assert url.stdout.startswith("postgresql://")
+    assert "PostgreSQL was stopped" in url.stderr
+    assert "PostgreSQL was stopped" not in url.stdout
+    quiet = invoke(home, monkeypatch, "db", "url")
+    assert "PostgreSQL was stopped" not in quiet.stderr
+
 
 def test_status_of_a_fresh_home_does_not_start_a_server(
     home: Home, monkeypatch: pytest.MonkeyPatch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,42 @@ def test_an_unreachable_database_is_a_clean_error_without_the_dsn(
     assert (code, document["error"]) == (1, "database_unavailable")
     assert "hunter2" not in json.dumps(document)
     assert "127.0.0.1" not in json.dumps(document)
+
+
+def test_logs_of_a_job_come_from_its_flow_run(flow_env: Path) -> None:
+    _write(flow_env, "a.csv", 12)
+    code, job = _cli("ingest", "trailco", "a.csv", "--json")
+    assert code == 0, job
+    # Prefect ships run logs in the background: wait for the run's last line to arrive.
+    deadline = time.monotonic() + 60
+    while True:
+        code, doc = _cli("logs", job["job_id"][:8], "--json")
+        assert code == 0, doc
+        finished = [x for x in doc["logs"] if x["message"].startswith("Finished in state")]
+        if any(x["logger"] == "prefect.flow_runs" for x in finished):
+            break
+        assert time.monotonic() < deadline, doc["logs"]
+        time.sleep(1)
+    assert (doc["job_id"], doc["flow_run_id"], doc["state"]) == (
+        job["job_id"],
+        job["flow_run_id"],
+        "COMPLETED",
+    )
+    stamps = [line["timestamp"] for line in doc["logs"]]
+    assert stamps == sorted(stamps)
+    code, text = _cli("logs", job["job_id"], "--follow")
+    assert code == 0
+    assert "prefect.flow_runs: Finished in state Completed()" in text
+    assert len(text.splitlines()) >= len(doc["logs"])
+
+
+def test_ingest_text_output_puts_errors_on_stderr(flow_env: Path) -> None:
+    result = CliRunner().invoke(app, ["ingest", "trailco", "nope.csv"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: nope.csv: source_missing")
+    _write(flow_env, "b.csv", 12)
+    result = CliRunner().invoke(app, ["ingest", "trailco", "b.csv"])
+    assert result.exit_code == 0
+    assert " in 1 chunk;" in result.stdout
+    assert "None" not in result.stdout
