@@ -140,10 +140,16 @@ def _run_flow(rt: steps.Runtime, job_id: uuid.UUID, *, label: str, show_progress
     use_prefect_server(get_settings().state_dir)
     # The CLI shows its own progress; Prefect's INFO lines still reach the UI via the API.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    from prefect import tags
+
     from flows.ingest import configured_flow  # imported late: prefect costs seconds
 
     enabled = show_progress and sys.stderr.isatty()
-    with chunk_progress(rt.database_url, label, lambda _conn: job_id, enabled=enabled):
+    # Tagged `trigger:cli`; the flow adds `source:<name>` when it starts.
+    with (
+        chunk_progress(rt.database_url, label, lambda _conn: job_id, enabled=enabled),
+        tags("trigger:cli"),
+    ):
         configured_flow()(job_id=str(job_id), label=label, return_state=True)
 
 

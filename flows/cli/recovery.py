@@ -131,7 +131,10 @@ def _run_action_flow(
 ) -> dict[str, Any]:
     use_prefect_server(get_settings().state_dir)
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    from flows.operator_actions import ACTION_FLOWS  # imported late: prefect costs seconds
+    from flows.operator_actions import (  # imported late: prefect costs seconds
+        ACTION_FLOWS,
+        action_document,
+    )
 
     enabled = show_progress and kind != ActionKind.RECONCILE
     with chunk_progress(
@@ -148,8 +151,8 @@ def _run_action_flow(
             channel="cli",
             return_state=True,
         )
-    document: dict[str, Any] = state.result()
-    return document
+    # A failed action ends Failed (and a refused one `Refused`): the document is still there.
+    return action_document(state)
 
 
 def _running_successor(job_id: uuid.UUID) -> JobLocator:
