@@ -8,7 +8,7 @@ PIDs live in `$CATALOG_HOME/run`, logs in `$CATALOG_HOME/logs`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -41,15 +41,26 @@ from flows.stack.serve_process import (
     start_serve,
     stop_serve,
 )
+from flows.stack.work_pool import DEFAULT_POOL
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
     return EmbeddedPostgres(settings.state_dir / "pg", bin_dir=settings.pg_bin_dir)
 
 
-def up(as_json: bool = JSON_OPTION) -> None:
+def up(
+    pool: Annotated[
+        bool,
+        typer.Option(
+            "--pool/--no-pool",
+            help=f"Run the deployments on the `{DEFAULT_POOL}` process work pool (a worker).",
+        ),
+    ] = False,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Start (or reuse) PostgreSQL, the Prefect server and `serve` with the webhook."""
     settings = load_settings(as_json)
+    wanted_pool = DEFAULT_POOL if pool else None
     with handle_errors(as_json):
         state_dir = settings.state_dir.resolve()
         target = resolve_database(
@@ -58,7 +69,11 @@ def up(as_json: bool = JSON_OPTION) -> None:
         upgrade_schema(target.url, embedding_dimensions=settings.embedding_dimensions)
         prefect = ensure_prefect_server(state_dir)
         running = read_serve(state_dir)
-        reused = running is not None and running.prefect_api == prefect.api_url
+        reused = (
+            running is not None
+            and running.prefect_api == prefect.api_url
+            and running.pool == wanted_pool
+        )
         if running is not None and not (reused and is_ready(running, prefect.auth_string)):
             # A serve bound to another Prefect API, or one that stopped answering.
             stop_serve(state_dir)
@@ -69,7 +84,11 @@ def up(as_json: bool = JSON_OPTION) -> None:
         else:
             extra = {"CATALOG_WEBHOOK_SECRET": secret_file.read_text()} if secret_file else {}
             served = start_serve(
-                state_dir, prefect.api_url, auth_string=prefect.auth_string, extra_env=extra
+                state_dir,
+                prefect.api_url,
+                auth_string=prefect.auth_string,
+                extra_env=extra,
+                pool=wanted_pool,
             )
         shown = _ensure_console(settings, prefect.api_url, prefect.auth_string)
     document = {
@@ -79,6 +98,7 @@ def up(as_json: bool = JSON_OPTION) -> None:
         "console": shown,
         "database": redact_url(target.url),
         "serve_pid": served.pid,
+        "work_pool": served.pool,
         "reused": reused,
         "logs": str(state_dir / "logs"),
         "webhook_secret_file": str(secret_file) if secret_file else None,
@@ -110,6 +130,7 @@ def _print_up(document: dict[str, Any]) -> None:
         ("Prefect API", "prefect_api"),
         ("webhook", "webhook"),
         ("console", "console"),
+        ("work pool", "work_pool"),
         ("database", "database"),
         ("logs", "logs"),
         ("webhook secret", "webhook_secret_file"),
