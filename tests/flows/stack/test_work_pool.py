@@ -53,10 +53,14 @@ def test_serve_pool_runs_an_ingest_on_a_process_worker(flow_env: Path, tmp_path:
                 "the ingest on the worker",
                 log,
             )
-            finished = client.read_flow_run(run.id)
+            # The job is final before its flow run returns: wait for the run's own state.
+            finished = wait_for(
+                lambda: (r := client.read_flow_run(run.id)).state_type.value == "COMPLETED" and r,
+                60,
+                "the flow run to complete",
+                log,
+            )
             assert finished.work_pool_name == POOL
-            assert finished.state is not None
-            assert finished.state.is_completed()
             workers = client.read_workers_for_work_pool(POOL)
             assert [w.name for w in workers if w.name.startswith(f"{POOL}-")]
             for spec in DEPLOYMENTS:
