@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,47 @@ from flows.stack.deployments import DEPLOYMENTS
 from tests.factories import catalog_row, job_row, to_csv
 from tests.flows.serving import serve_process, wait_for
 
-pytestmark = [pytest.mark.flow, pytest.mark.postgres, pytest.mark.slow]
-
 POOL = "catalog-etl-pool-test"
 
 
+def test_up_pool_starts_serve_with_the_pool_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from catalog_lib.core.errors import ConfigurationError
+    from flows.stack import serve_process
+    from flows.stack.serve_process import ServeProcess, read_serve, start_serve, write_record
+    from flows.stack.work_pool import DEFAULT_POOL
+
+    started: list[list[str]] = []
+
+    class Exited:
+        returncode = 3
+
+        def __init__(self, args: list[str], **_: object) -> None:
+            started.append(args)
+
+        def poll(self) -> int:
+            return self.returncode
+
+    monkeypatch.setattr(serve_process.subprocess, "Popen", Exited)
+    with pytest.raises(ConfigurationError, match="exited with code 3"):
+        start_serve(tmp_path, "http://127.0.0.1:1/api", pool=DEFAULT_POOL, timeout_s=5)
+    assert started[0][-3:] == ["serve", "--pool", "catalog-etl"]
+    start_serve_args = started.pop()
+    with pytest.raises(ConfigurationError):
+        start_serve(tmp_path, "http://127.0.0.1:1/api", timeout_s=5)
+    assert "--pool" not in started[0]
+    assert start_serve_args[:-2] == started[0]
+
+    write_record(tmp_path, ServeProcess(os.getpid(), None, "http://x/api", None, pool=POOL))
+    recorded = read_serve(tmp_path)
+    assert recorded is not None
+    assert recorded.pool == POOL
+
+
+@pytest.mark.flow
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_serve_pool_runs_an_ingest_on_a_process_worker(flow_env: Path, tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
