@@ -13,6 +13,7 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.context import TaskRunContext
 from prefect.futures import as_completed
@@ -20,6 +21,7 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task, exponential_backoff
 
+from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectVersion
 from catalog_lib.core.errors import CatalogError, JobNotRunnableError, TransientError
 from catalog_lib.core.failpoints import failpoint
@@ -29,8 +31,12 @@ from catalog_lib.ingest.applying import ApplyResult
 from catalog_lib.ingest.jobs import JobStatus, JobTotals
 from catalog_lib.ingest.ledger import ChunkResult
 from catalog_lib.ingest.liveness import JobLease, acquire_lease
+from catalog_lib.models.jobs import ChunkStatus, EtlJob
+from catalog_lib.ops import rerun
+from catalog_lib.ops.reports import JobDetail, get_job_detail
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.records import PARSER_VERSION
+from flows.artifacts import artifact_key, merge_tags, run_tags
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
@@ -190,7 +196,7 @@ def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
         kind, message = "cancelled", "the flow run was cancelled"
         if status is JobStatus.FAILED:
             kind, message = _describe_failure(state)
-        steps.end_job(
+        ended = steps.end_job(
             get_runtime(),
             uuid.UUID(str(job_id)),
             status,
@@ -198,8 +204,65 @@ def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
             error_message=message,
             flow_run_id=flow_run.id,
         )
+        if ended and status is JobStatus.FAILED:
+            _publish_failure(uuid.UUID(str(job_id)))
     finally:
         _release_lease(flow_run)
+
+
+def _job_detail(job_id: uuid.UUID) -> JobDetail | None:
+    with connect(get_runtime().database_url) as conn:
+        return get_job_detail(conn, job_id)
+
+
+def _rejections(detail: JobDetail) -> str:
+    """`sku: missing (3); price: not a number (1)` — counts only, never row content."""
+    return "; ".join(
+        f"{r.field or 'row'}: {r.reason or 'invalid'} ({r.rows})" for r in detail.invalid_reasons
+    )
+
+
+def _failed_step(detail: JobDetail) -> str | None:
+    """The ledger entry that failed: `chunk 2` (bytes when known) or `apply partition 1 of 4`."""
+    for entry in detail.ledger:
+        if entry.status is ChunkStatus.FAILED:
+            where = f"chunk {entry.chunk_index}"
+            if entry.byte_start is not None and entry.byte_end is not None:
+                where += f" (bytes {entry.byte_start}–{entry.byte_end})"
+            return where
+    total = len(detail.apply_partitions)
+    for entry in detail.apply_partitions:
+        if entry.status is ChunkStatus.FAILED:
+            return f"apply partition {entry.chunk_index + 1} of {total}"
+    return None
+
+
+def _publish_failure(job_id: uuid.UUID) -> None:
+    """A failed job's row in its source's artifact history: error kind, message, failed step."""
+    try:
+        detail = _job_detail(job_id)
+        if detail is None:
+            return
+        job = detail.job
+        create_table_artifact(
+            [
+                {
+                    "job_id": str(job.id),
+                    "status": "failed",
+                    "object_key": job.object_key,
+                    "error_kind": job.error_kind,
+                    "error_message": job.error_message,
+                    "failed_step": _failed_step(detail) or "–",
+                    "total_processed": job.total_processed,
+                    "total_invalid": job.total_invalid,
+                    "rejections": _rejections(detail) or "–",
+                }
+            ],
+            key=artifact_key("ingest", job.source),
+            description=f"Ingest of {job.object_key} failed: {job.error_kind}",
+        )
+    except Exception:  # noqa: BLE001 - an artifact never changes the job's outcome
+        get_run_logger().warning("could not publish the failure artifact of job %s", job_id)
 
 
 def _describe_failure(state: State[Any]) -> tuple[str, str]:
@@ -246,11 +309,18 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
     logger = get_run_logger()
     rt = get_runtime()
     run_id = uuid.UUID(current_flow_run.id) if current_flow_run.id else None
+    # A re-run of this flow run (Prefect's Retry button) re-enters its own failed job only
+    # while nothing replaced it (docs/runbook.md); anything else is refused with the reason.
+    refusal = rerun.refusal(rt.database_url, uuid.UUID(job_id), run_id)
+    if refusal is not None:
+        raise JobNotRunnableError(refusal, job_id=job_id)
     # The lease comes first: a running job whose lease is free is one nobody runs any more.
     _hold_lease(run_id, uuid.UUID(job_id))
     failpoint("ingest.after_lease")
     job = steps.start_job(rt, uuid.UUID(job_id), run_id)
-    planned = _with_retry_policy(plan_task)(job_id)
+    _tag_run(run_id, job)
+    source = job.source
+    planned = _with_retry_policy(plan_task).with_options(task_run_name=f"plan {source}")(job_id)
     logger.info(
         "planned %d chunks (%d adopted from the superseded job)",
         len(planned.chunks),
@@ -259,13 +329,18 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
     # The header is read here, in the flow, so no persisted task result ever holds it.
     header = steps.read_header(rt, planned.version, planned.data_start)
     _load_chunks(job_id, planned, header)
-    totals = _with_retry_policy(aggregate_task)(job_id, planned.record_count, len(planned.chunks))
-    report = _with_retry_policy(reconcile_task)(job_id)
+    totals = _with_retry_policy(aggregate_task).with_options(task_run_name=f"aggregate {source}")(
+        job_id, planned.record_count, len(planned.chunks)
+    )
+    report = _with_retry_policy(reconcile_task).with_options(task_run_name=f"reconcile {source}")(
+        job_id
+    )
+    count = planned.apply_partitions
     partitions = [
-        _with_retry_policy(apply_task).submit(
-            job_id, p, planned.apply_partitions, planned.source_version
-        )
-        for p in range(planned.apply_partitions)
+        _with_retry_policy(apply_task)
+        .with_options(task_run_name=f"apply-partition {p + 1} of {count}")
+        .submit(job_id, p, count, planned.source_version)
+        for p in range(count)
     ]
     applied = [f.result() for f in partitions]
     failpoint("ingest.before_finalize")
@@ -288,10 +363,42 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
         "reconcile_counter": report.counter,
         "reconcile_note": report.note,
     }
+    detail = _job_detail(uuid.UUID(job_id))
+    rejections = _rejections(detail) if detail is not None else ""
     create_table_artifact(
-        [summary], key=f"ingest-{job_id}", description=f"Ingest of {job.object_key}"
+        [{"status": "completed", **summary, "rejections": rejections or "–"}],
+        key=artifact_key("ingest", job.source),
+        description=f"Ingest of {job.object_key}",
+    )
+    logger.info(
+        "job %s completed: %d rows (%d valid, %d rejected), reconcile delta %s",
+        job_id,
+        totals.total_processed,
+        totals.total_valid,
+        totals.total_invalid,
+        report.delta,
     )
     return summary
+
+
+def _tag_run(run_id: uuid.UUID | None, job: EtlJob) -> None:
+    """Tag the flow run `source:<name>` and, unless its trigger tagged it, `trigger:<how>`.
+
+    Runs created by the webhook, the console and the CLI carry their `trigger:` tag from
+    creation; a run without one was scheduled (`trigger:schedule`) or started from Prefect
+    itself — the UI's Run button, `prefect deployment run`, Python (`trigger:prefect`).
+    """
+    if run_id is None:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(run_id)
+            trigger = "schedule" if run.auto_scheduled else "prefect"
+            wanted = merge_tags(run.tags, run_tags(job.source, trigger))
+            if wanted != list(run.tags):
+                client.update_flow_run(run_id, tags=wanted)
+    except Exception:  # noqa: BLE001 - tags help filtering; they never fail an ingest
+        get_run_logger().warning("could not tag flow run %s", run_id)
 
 
 def _load_chunks(job_id: str, planned: steps.PlannedJob, header: bytes) -> list[ChunkResult]:

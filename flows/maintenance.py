@@ -5,24 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run as current_flow_run
 
 from catalog_lib.adapters.home import prune_old_files
 from catalog_lib.core.settings import get_settings
 from catalog_lib.ops.audit import run_audit, thresholds_from_settings
 from catalog_lib.ops.retention import RetentionPolicy, sweep_invalid_logs
+from flows.artifacts import minute
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
 
-@task(name="sweep-invalid-logs")
+@task(
+    name="sweep-invalid-logs",
+    task_run_name="sweep rejected rows older than {policy.retention_days} days",
+)
 def sweep_task(policy: RetentionPolicy, dry_run: bool) -> dict[str, Any]:
     """Delete (or count) rejected rows older than the cutoff, in bounded batches."""
     return sweep_invalid_logs(get_runtime().database_url, policy, dry_run=dry_run).to_json()
 
 
-@task(name="prune-task-results", persist_result=False)
+@task(name="prune-task-results", task_run_name="prune task results", persist_result=False)
 def prune_results_task(dry_run: bool) -> int:
     """Delete persisted task results older than the chunk cache expiration (7 days)."""
     from prefect.settings import get_current_settings
@@ -35,6 +40,20 @@ def prune_results_task(dry_run: bool) -> int:
     return prune_old_files(Path(folder), older_than=CACHE_EXPIRATION)
 
 
+def _audit_target(source: str | None) -> str:
+    return source or "all sources"
+
+
+def _retention_run_name() -> str:
+    dry = " (dry run)" if current_flow_run.parameters.get("dry_run") else ""
+    return f"retention {minute(current_flow_run.scheduled_start_time)}{dry}"
+
+
+def _audit_run_name() -> str:
+    target = _audit_target(current_flow_run.parameters.get("source"))
+    return f"audit {target} {minute(current_flow_run.scheduled_start_time)}"
+
+
 @task(name="audit-catalog")
 def audit_task(source: str | None) -> dict[str, Any]:
     """Audit every source (or one) and store snapshots and flags."""
@@ -42,7 +61,7 @@ def audit_task(source: str | None) -> dict[str, Any]:
     return run_audit(get_runtime().database_url, thresholds, source=source).to_json()
 
 
-@flow(name="retention-sweep")
+@flow(name="retention-sweep", flow_run_name=_retention_run_name)
 def retention_sweep(
     retention_days: int | None = None,
     batch_size: int | None = None,
@@ -62,6 +81,10 @@ def retention_sweep(
     )
     result = sweep_task(policy, dry_run)
     result["result_files_deleted"] = prune_results_task(dry_run)
+    get_run_logger().info(
+        "retention sweep: %s",
+        ", ".join(f"{k}={v}" for k, v in result.items()),
+    )
     create_table_artifact(
         [{k: v for k, v in result.items() if k != "cutoff"}],
         key="retention-sweep",
@@ -70,11 +93,11 @@ def retention_sweep(
     return result
 
 
-@flow(name="catalog-audit")
+@flow(name="catalog-audit", flow_run_name=_audit_run_name)
 def catalog_audit(source: str | None = None) -> dict[str, Any]:
     """Audit catalog quality per source; flags are stored with their history."""
     configure_flow_observability()
-    report = audit_task(source)
+    report = audit_task.with_options(task_run_name=f"audit {_audit_target(source)}")(source)
     create_table_artifact(
         [
             {"source": s["source"], "total_items": s["total_items"], "flags": ", ".join(s["flags"])}

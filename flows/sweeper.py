@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import SyncPrefectClient, get_client
@@ -23,9 +23,11 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
+from prefect.runtime import flow_run as current_flow_run
 
 from catalog_lib.ops import crash_sweep
 from catalog_lib.ops.crash_sweep import OpenJob, RunState, RunStateType
+from flows.artifacts import minute
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
 
@@ -73,7 +75,12 @@ def read_run_state(client: SyncPrefectClient, job: OpenJob) -> RunState | None:
     return candidates[0] if candidates else None
 
 
-@task(name="sweep-open-jobs", cache_policy=NO_CACHE, persist_result=False)
+@task(
+    name="sweep-open-jobs",
+    task_run_name="sweep open jobs (at most {limit})",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
 def sweep_task(limit: int) -> dict[str, Any]:
     """Compare every pending/running job with its flow run and close the ones that ended."""
     database_url = get_runtime().database_url
@@ -84,11 +91,30 @@ def sweep_task(limit: int) -> dict[str, Any]:
     return report.to_json()
 
 
-@flow(name="job-state-sweeper")
+def _run_name() -> str:
+    return f"sweep {minute(current_flow_run.scheduled_start_time)}"
+
+
+def describe_sweep(report: dict[str, Any]) -> list[str]:
+    """The log lines of one sweep: the counts, then one line per closed job."""
+    lines = [f"examined {report['examined']} open jobs, closed {report['closed']}"]
+    lines.extend(
+        f"closed job {j['job_id']} ({j['source']}): was {j['job_status']}, flow run "
+        f"{j['flow_run_id'] or 'none'} {j['run_state'] or 'not found'} → {j['error_kind']}"
+        for j in report["jobs"]
+        if j["closed"]
+    )
+    return lines
+
+
+@flow(name="job-state-sweeper", flow_run_name=_run_name)
 def job_state_sweeper(limit: int = crash_sweep.MAX_JOBS_PER_SWEEP) -> dict[str, Any]:
     """Close pending/running jobs whose flow run crashed, failed or was cancelled."""
     configure_flow_observability()
     report = sweep_task(limit)
+    logger = get_run_logger()
+    for line in describe_sweep(report):
+        logger.info("%s", line)
     closed = [j for j in report["jobs"] if j["closed"]]
     if closed:
         create_table_artifact(

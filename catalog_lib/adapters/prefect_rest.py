@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -227,8 +228,12 @@ class DeploymentRunner:
         value = state.get("type")
         return str(value) if value else None
 
-    def create_run(self, *, parameters: dict[str, Any], key: str) -> FlowRunRef:
+    def create_run(
+        self, *, parameters: dict[str, Any], key: str, tags: Sequence[str] = ()
+    ) -> FlowRunRef:
         """Create a run of the deployment, or return the run this idempotency key made before.
+
+        `tags` are added to the deployment's own tags (`source:…`, `trigger:…` for ingests).
 
         Runs already seen by this process are answered from a bounded cache, and concurrent
         calls with the same key wait for one request: a burst of re-deliveries costs Prefect
@@ -239,20 +244,21 @@ class DeploymentRunner:
                 cached = self._runs.get(key)
             if cached is not None:
                 return FlowRunRef(id=cached.id, created=False, state=cached.state)
-            run = self._create_run(parameters, key)
+            run = self._create_run(parameters, key, tags)
             with self._lock:
                 self._runs[key] = run
                 while len(self._runs) > _RUN_CACHE_SIZE:
                     self._runs.popitem(last=False)
             return run
 
-    def _create_run(self, parameters: dict[str, Any], key: str) -> FlowRunRef:
+    def _create_run(self, parameters: dict[str, Any], key: str, tags: Sequence[str]) -> FlowRunRef:
+        body: dict[str, Any] = {"parameters": parameters, "idempotency_key": key}
         for attempt in range(2):
             deployment_id = self.deployment_id()
+            if tags:
+                body["tags"] = list(tags)  # the server adds the deployment's own tags
             response = self._request(
-                "POST",
-                f"/deployments/{deployment_id}/create_flow_run",
-                json={"parameters": parameters, "idempotency_key": key},
+                "POST", f"/deployments/{deployment_id}/create_flow_run", json=body
             )
             if response.status_code == 404 and attempt == 0:
                 # The deployment was deleted and registered again under a new id.

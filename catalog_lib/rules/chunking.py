@@ -52,10 +52,11 @@ class ChunkSpec:
         return self.byte_end - self.byte_start + 1
 
     def label(self) -> str:
-        """Human-readable name such as ``chunk-3 [32.0–48.0 MiB]``."""
-        start = self.byte_start / MIB
-        end = (self.byte_end + 1) / MIB
-        return f"chunk-{self.index} [{start:.1f}–{end:.1f} MiB]"
+        """Human-readable name: ``chunk-3 [32.0–48.0 MiB]``; a chunk under 1 MiB in KiB."""
+        unit, scale = ("MiB", MIB) if self.length >= MIB else ("KiB", 1024)
+        start = self.byte_start / scale
+        end = (self.byte_end + 1) / scale
+        return f"chunk-{self.index} [{start:.1f}–{end:.1f} {unit}]"
 
 
 @dataclass(frozen=True)

@@ -155,10 +155,16 @@ def _run_flow(rt: steps.Runtime, job_id: uuid.UUID, *, label: str, show_progress
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if "flows.ingest" not in sys.modules:
         announce("loading Prefect…")
+    from prefect import tags
+
     from flows.ingest import configured_flow  # imported late: prefect costs seconds
 
     enabled = show_progress and sys.stderr.isatty()
-    with chunk_progress(rt.database_url, label, lambda _conn: job_id, enabled=enabled):
+    # Tagged `trigger:cli`; the flow adds `source:<name>` when it starts.
+    with (
+        chunk_progress(rt.database_url, label, lambda _conn: job_id, enabled=enabled),
+        tags("trigger:cli"),
+    ):
         configured_flow()(job_id=str(job_id), label=label, return_state=True)
 
 

@@ -146,7 +146,10 @@ def _run_action_flow(
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if "flows.operator_actions" not in sys.modules:
         announce("loading Prefect…")
-    from flows.operator_actions import ACTION_FLOWS  # imported late: prefect costs seconds
+    from flows.operator_actions import (  # imported late: prefect costs seconds
+        ACTION_FLOWS,
+        action_document,
+    )
 
     enabled = show_progress and kind != ActionKind.RECONCILE
     with chunk_progress(
@@ -163,8 +166,8 @@ def _run_action_flow(
             channel="cli",
             return_state=True,
         )
-    document: dict[str, Any] = state.result()
-    return document
+    # A failed action ends Failed (and a refused one `Refused`): the document is still there.
+    return action_document(state)
 
 
 def new_successor(database_url: str, job_id: uuid.UUID) -> JobLocator:

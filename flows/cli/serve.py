@@ -40,9 +40,17 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(help="Webhook port; 0 picks a free one.")] = 0,
+    pool: Annotated[
+        str | None,
+        typer.Option(help="Register the deployments on this process work pool and run a worker."),
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Serve all deployments (schedules included) and the webhook until stopped (SIGTERM)."""
+    """Serve all deployments (schedules included) and the webhook until stopped (SIGTERM).
+
+    With `--pool NAME` the deployments run on a process work pool (created if missing) that a
+    process worker in this process polls, instead of being served by this process itself.
+    """
     settings = load_settings(as_json)
     # Flow runs started by this process (child processes) inherit it: heartbeats let the
     # crash automation find runs whose process died without reporting.
@@ -58,9 +66,13 @@ def serve(
         webhook=webhook_server[1] if webhook_server else None,
         prefect_api=server.api_url,
         log_file=str(log_path(state_dir)),
+        pool=pool,
     )
     try:
-        _serve_deployments(state_dir, record)
+        if pool:
+            _run_pool_worker(state_dir, record, pool)
+        else:
+            _serve_deployments(state_dir, record)
     finally:
         if webhook_server is not None:
             webhook_server[0].should_exit = True
@@ -71,8 +83,10 @@ def _serve_deployments(state_dir: Path, record: ServeProcess) -> None:
     from prefect import serve as prefect_serve
 
     from flows.stack.deployments import build_runner_deployments
+    from flows.stack.work_pool import release_pool_deployments
 
     ensure_crash_automation()
+    release_pool_deployments()  # left on a pool by an earlier `serve --pool`
     deployments = build_runner_deployments()
     # Registered before the record is written, so a recorded serve always has its deployments
     # (`serve` registers them again, unchanged, before it polls for runs).
@@ -80,6 +94,15 @@ def _serve_deployments(state_dir: Path, record: ServeProcess) -> None:
         deployment.apply()
     write_record(state_dir, record)
     prefect_serve(*deployments, pause_on_shutdown=False, print_starting_message=False)
+
+
+def _run_pool_worker(state_dir: Path, record: ServeProcess, pool: str) -> None:
+    from flows.stack.work_pool import apply_pool_deployments, run_worker
+
+    ensure_crash_automation()
+    apply_pool_deployments(pool)
+    write_record(state_dir, record)
+    run_worker(pool)
 
 
 def load_crash_automation() -> Any:

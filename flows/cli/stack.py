@@ -8,7 +8,7 @@ PIDs live in `$CATALOG_HOME/run`, logs in `$CATALOG_HOME/logs`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -44,15 +44,26 @@ from flows.stack.serve_process import (
     start_serve,
     stop_serve,
 )
+from flows.stack.work_pool import DEFAULT_POOL
 
 
 def _embedded(settings: Settings) -> EmbeddedPostgres:
     return EmbeddedPostgres(settings.state_dir / "pg", bin_dir=settings.pg_bin_dir)
 
 
-def up(as_json: bool = JSON_OPTION) -> None:
+def up(
+    pool: Annotated[
+        bool,
+        typer.Option(
+            "--pool/--no-pool",
+            help=f"Run the deployments on the `{DEFAULT_POOL}` process work pool (a worker).",
+        ),
+    ] = False,
+    as_json: bool = JSON_OPTION,
+) -> None:
     """Start (or reuse) PostgreSQL, the Prefect server and `serve` with the webhook."""
     settings = load_settings(as_json)
+    wanted_pool = DEFAULT_POOL if pool else None
     with handle_errors(as_json):
         state_dir = settings.state_dir.resolve()
         announce_database(settings)
@@ -63,7 +74,11 @@ def up(as_json: bool = JSON_OPTION) -> None:
         announce_prefect(settings)
         prefect = ensure_prefect_server(state_dir)
         running = read_serve(state_dir)
-        reused = running is not None and running.prefect_api == prefect.api_url
+        reused = (
+            running is not None
+            and running.prefect_api == prefect.api_url
+            and running.pool == wanted_pool
+        )
         if running is not None and not (reused and is_ready(running, prefect.auth_string)):
             # A serve bound to another Prefect API, or one that stopped answering.
             stop_serve(state_dir)
@@ -75,7 +90,11 @@ def up(as_json: bool = JSON_OPTION) -> None:
             announce("starting `catalog-etl serve` (deployments and the webhook)…")
             extra = {"CATALOG_WEBHOOK_SECRET": secret_file.read_text()} if secret_file else {}
             served = start_serve(
-                state_dir, prefect.api_url, auth_string=prefect.auth_string, extra_env=extra
+                state_dir,
+                prefect.api_url,
+                auth_string=prefect.auth_string,
+                extra_env=extra,
+                pool=wanted_pool,
             )
         shown = _ensure_console(settings, prefect.api_url, prefect.auth_string)
     document = {
@@ -85,6 +104,7 @@ def up(as_json: bool = JSON_OPTION) -> None:
         "console": shown,
         "database": redact_url(target.url),
         "serve_pid": served.pid,
+        "work_pool": served.pool,
         "reused": reused,
         "logs": str(state_dir / "logs"),
         "webhook_secret_file": str(secret_file) if secret_file else None,
@@ -116,6 +136,7 @@ def _print_up(document: dict[str, Any]) -> None:
         ("Prefect API", "prefect_api"),
         ("webhook", "webhook"),
         ("console", "console"),
+        ("work pool", "work_pool"),
         ("database", "database"),
         ("logs", "logs"),
         ("webhook secret", "webhook_secret_file"),

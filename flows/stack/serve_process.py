@@ -40,6 +40,7 @@ class ServeProcess:
     webhook: str | None
     prefect_api: str
     log_file: str | None
+    pool: str | None = None  # a work pool its process worker polls (`serve --pool`)
 
 
 def record_path(state_dir: Path) -> Path:
@@ -64,6 +65,7 @@ def write_record(state_dir: Path, process: ServeProcess) -> None:
                 "webhook": process.webhook,
                 "prefect_api": process.prefect_api,
                 "log_file": process.log_file,
+                "pool": process.pool,
             }
         ),
     )
@@ -86,6 +88,7 @@ def _read_raw(state_dir: Path) -> ServeProcess | None:
         webhook=info.get("webhook"),
         prefect_api=str(info["prefect_api"]),
         log_file=info.get("log_file"),
+        pool=info.get("pool"),
     )
 
 
@@ -146,10 +149,12 @@ def start_serve(
     auth_string: str | None = None,
     extra_env: dict[str, str] | None = None,
     timeout_s: float = STARTUP_TIMEOUT_S,
+    pool: str | None = None,
 ) -> ServeProcess:
     """Start `catalog-etl serve` detached and wait until it is ready.
 
     `auth_string` is the Prefect API's auth string (given to serve as PREFECT_API_AUTH_STRING).
+    `pool`: run a process worker on that work pool instead of serving (`serve --pool`).
     """
     log_file = log_path(state_dir)
     log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -168,7 +173,7 @@ def start_serve(
     descriptor = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, *SERVE_COMMAND],
+            [sys.executable, *SERVE_COMMAND, *(("--pool", pool) if pool else ())],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -173,6 +173,7 @@ class WebhookService:
             run = self.runner.create_run(
                 parameters={"job_id": str(result.job_id), "label": target.key},
                 key=idempotency_key(self.runner.deployment_name, result.job_id),
+                tags=(f"source:{target.source}", "trigger:webhook"),
             )
             flow_run_id: uuid.UUID | None = run.id
         else:

@@ -172,6 +172,7 @@ class Backend:
                 "channel": CHANNEL,
             },
             key=action_key(deployment, job_id, token, force, reason.strip()),
+            tags=(f"trigger:{CHANNEL}",),
         )
         return Submitted(kind, job_id, deployment, run, mark, actor)
 
@@ -255,6 +256,7 @@ class Backend:
             run = self.runner(INGEST).create_run(
                 parameters={"job_id": str(result.job_id), "label": PurePosixPath(live.uri).name},
                 key=idempotency_key(INGEST, result.job_id),
+                tags=(f"source:{source}", f"trigger:{CHANNEL}"),
             )
         duplicate = (
             f"the object is already ingested or being ingested by job {result.duplicate_of} "

@@ -34,8 +34,10 @@ def processes_with_env(marker: str) -> list[int]:
 
 
 @contextlib.contextmanager
-def serve_process(log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`catalog-etl serve --no-webhook` with this process's environment plus `extra_env`.
+def serve_process(
+    log_path: Path, *, args: tuple[str, ...] = (), **extra_env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`catalog-etl serve --no-webhook [args]` with this process's environment plus `extra_env`.
 
     Every process it started (runner and flow-run processes, found by a marker in their
     environment) is SIGKILLed on exit, and the test fails if one survives.
@@ -44,7 +46,7 @@ def serve_process(log_path: Path, **extra_env: str) -> Iterator[subprocess.Popen
     env = {**os.environ, "PREFECT_RUNNER_POLL_FREQUENCY": "1", **extra_env, marker[0]: marker[1]}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", CLI, "serve", "--no-webhook"],
+            [sys.executable, "-c", CLI, "serve", "--no-webhook", *args],
             cwd=ROOT,
             env=env,
             stdout=log,

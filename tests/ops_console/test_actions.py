@@ -218,6 +218,7 @@ def test_retry_starts_the_deployment_and_the_flow_records_the_operator(
     assert not at.exception, at.exception
 
     (run,) = _runs(prefect_api, served["retry-job"])
+    assert "trigger:console" in run["tags"]
     assert run["parameters"] == {
         "job_id": str(job_id),
         "actor": getpass.getuser(),
@@ -374,6 +375,7 @@ def test_ingest_action_creates_the_job_and_records_the_operator(
     at = _button(at, "Confirm ingest").click().run()
     assert not at.exception, at.exception
     (run,) = _runs(prefect_api, served["ingest-catalog"])
+    assert {"source:trailco", "trigger:console"} <= set(run["tags"])
     job_id = uuid.UUID(run["parameters"]["job_id"])
     (action,) = _actions_of(db_url, job_id)
     assert (action["action"], action["actor"], action["outcome"]) == (

@@ -440,5 +440,10 @@ def test_chunk_label_and_length() -> None:
     assert chunk.label() == "chunk-3 [32.0–48.0 MiB]"
     assert chunk.length == 16 * MIB
     small = ChunkSpec(index=0, byte_start=10, byte_end=104_857, first_record=1, record_count=1)
-    assert small.label() == "chunk-0 [0.0–0.1 MiB]"
+    assert small.label() == "chunk-0 [0.0–102.4 KiB]"
     assert small.length == 104_848
+    # A small chunk far into the file keeps KiB: its range stays readable.
+    late = ChunkSpec(
+        index=9, byte_start=MIB - 2048, byte_end=MIB + 1023, first_record=1, record_count=1
+    )
+    assert late.label() == "chunk-9 [1022.0–1025.0 KiB]"

@@ -147,6 +147,8 @@ def test_signed_request_starts_one_job_and_one_run(
     assert run["idempotency_key"] == f"{DEPLOYMENT}:{doc['job_id']}:1"
     assert run["parameters"] == {"job_id": doc["job_id"], "label": KEY}
     assert run["state"]["type"] == "SCHEDULED"
+    # The runs list filters by source and by the channel that started the run.
+    assert {"source:trailco", "trigger:webhook"} <= set(run["tags"])
 
     again = _post(client, _body(KEY)).json()
     assert again["job_id"] == again["duplicate_of"] == doc["job_id"]
