@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import numpy.typing as npt
 
 from catalog_lib.core.errors import (
     EmptyObjectError,
@@ -17,6 +16,13 @@ from catalog_lib.core.errors import (
     MalformedCsvError,
     SourceChangedError,
     UnsupportedEncodingError,
+)
+from catalog_lib.rules.bitscan import (
+    ByteClasses,
+    Words,
+    last_bit,
+    quoted_before,
+    shift_in,
 )
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -42,8 +48,6 @@ _COMMA = 0x2C
 # The header is found by the exact scanner in pieces this large, so a file's first block is not
 # scanned byte-event by byte-event; the fast path takes over right after the header.
 _HEADER_PIECE = 64 * 1024
-_ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
-_Words = npt.NDArray[np.uint64]
 
 
 @dataclass(frozen=True)
@@ -151,26 +155,6 @@ class _RecordScanner:
         return events
 
 
-def _bit_words(mask: npt.NDArray[np.bool_]) -> _Words:
-    """Pack a per-byte mask into little-endian 64-bit words, zero-padded past the end.
-
-    Bit ``k`` of word ``w`` stands for byte ``64 * w + k``.
-    """
-    packed = np.packbits(mask, bitorder="little")
-    pad = -len(packed) % 8
-    if pad:
-        packed = np.concatenate((packed, np.zeros(pad, dtype=np.uint8)))
-    return packed.view("<u8").astype(np.uint64, copy=False)
-
-
-def _shift_in(words: _Words, by: int, fill: int) -> _Words:
-    """Shift the bit stream ``by`` bytes later; the first ``by`` bits become ``fill``'s bits."""
-    carried = np.empty_like(words)
-    carried[0] = np.uint64(fill)
-    carried[1:] = words[:-1] >> np.uint64(64 - by)
-    return (words << np.uint64(by)) | carried
-
-
 def _lowest_bit(word: int) -> int:
     return (word & -word).bit_length() - 1
 
@@ -186,7 +170,7 @@ class _FastBlock:
     (``scan_block`` returns None), so the result is always the exact scanner's.
     """
 
-    def __init__(self, terminators: _Words, blanks: list[int], length: int) -> None:
+    def __init__(self, terminators: Words, blanks: list[int], length: int) -> None:
         self.terminators = terminators
         self.blanks = blanks  # sorted in-block offsets of blank-line terminators
         self.length = length
@@ -220,7 +204,7 @@ class _FastBlock:
 
     def last_terminator(self) -> int | None:
         """In-block offset of the last terminator (blank or not), or None."""
-        return _last_bit(self.terminators)
+        return last_bit(self.terminators)
 
     def _next_terminator(self, at: int) -> int | None:
         words = self.terminators
@@ -238,28 +222,8 @@ class _FastBlock:
         return probe * 64 + _lowest_bit(int(words[probe]))
 
 
-class _ByteClasses:
-    """Bit words of the bytes equal to one value, through one reused scratch mask.
-
-    A fresh 8 MiB mask per comparison costs more in page faults than the comparison itself.
-    """
-
-    def __init__(self) -> None:
-        self.scratch = np.empty(0, dtype=np.bool_)
-
-    def load(self, block: bytes) -> None:
-        self.arr = np.frombuffer(block, dtype=np.uint8)
-        if len(self.scratch) < len(self.arr):
-            self.scratch = np.empty(len(self.arr), dtype=np.bool_)
-
-    def words(self, value: int) -> _Words:
-        mask = self.scratch[: len(self.arr)]
-        np.equal(self.arr, value, out=mask)
-        return _bit_words(mask)
-
-
 def _scan_block_fast(
-    scanner: _RecordScanner, classes: _ByteClasses, block: bytes, pos: int
+    scanner: _RecordScanner, classes: ByteClasses, block: bytes, pos: int
 ) -> _FastBlock | None:
     """Find ``block``'s terminators from the scanner's state and advance the scanner.
 
@@ -269,20 +233,12 @@ def _scan_block_fast(
     classes.load(block)
     quotes = classes.words(_QUOTE)
     lfs = classes.words(_LF)
-    # Inclusive prefix XOR of the quote bits inside each word, then the carry between words.
-    inside = quotes.copy()
-    for step in (1, 2, 4, 8, 16, 32):
-        inside ^= inside << np.uint64(step)
-    word_parity = (inside >> np.uint64(63)).astype(np.uint8)
-    carry = np.bitwise_xor.accumulate(word_parity)
-    carry = np.concatenate((np.zeros(1, dtype=np.uint8), carry[:-1])) ^ np.uint8(scanner.in_quotes)
-    inside ^= np.where(carry.astype(bool), _ALL_ONES, np.uint64(0))
-    inside_before = inside ^ quotes  # quoted state just before each byte
+    inside_before, in_quotes = quoted_before(quotes, in_quotes=scanner.in_quotes)
     opening = quotes & ~inside_before
     if opening.any():
         prev_ok = scanner.prev_byte in (_COMMA, _LF) or pos - 1 == scanner.last_close
         field_start = quotes | lfs | classes.words(_COMMA)
-        allowed = _shift_in(field_start, 1, int(prev_ok))
+        allowed = shift_in(field_start, 1, int(prev_ok))
         if (opening & ~allowed).any():
             return None
     terminators = lfs & ~inside_before
@@ -290,39 +246,29 @@ def _scan_block_fast(
     crs = classes.words(_CR) if b"\r" in block else np.zeros_like(lfs)
     blanks = _blank_terminators(scanner, block, crs, lfs, terminators)
     fast = _FastBlock(terminators, blanks, len(block))
-    in_quotes = bool(carry[-1]) ^ bool(word_parity[-1])
     # A quoted field is opened by its first quote, not by the reopening quote of a "" escape
     # (a quote right after a closing one); the scanner remembers the last field opened.
     escape = int(pos - 1 == scanner.last_close)
-    last_open = _last_bit(opening & ~_shift_in(quotes, 1, escape))
+    last_open = last_bit(opening & ~shift_in(quotes, 1, escape))
     if last_open is not None:
         scanner.open_at = pos + last_open
     _advance(scanner, block, pos, fast, in_quotes)
     return fast
 
 
-def _last_bit(words: _Words) -> int | None:
-    """Offset of the highest set bit, or None."""
-    nonzero = np.flatnonzero(words)
-    if not len(nonzero):
-        return None
-    word = int(nonzero[-1])
-    return word * 64 + int(words[word]).bit_length() - 1
-
-
 def _blank_terminators(
     scanner: _RecordScanner,
     block: bytes,
-    crs: _Words,
-    lfs: _Words,
-    terminators: _Words,
+    crs: Words,
+    lfs: Words,
+    terminators: Words,
 ) -> list[int]:
     """In-block offsets of terminators ending a line of only CR bytes (or nothing)."""
     # Only a terminator right after an LF, or after a CR that follows a CR or LF (or one whose
     # previous bytes lie before the block) can end a blank line; the others end a line holding
     # some other byte. The few candidates are checked byte by byte.
-    after_cr_run = _shift_in(crs, 1, 0b1) & _shift_in(crs | lfs, 2, 0b11)
-    candidates = terminators & (_shift_in(lfs, 1, 0b1) | after_cr_run)
+    after_cr_run = shift_in(crs, 1, 0b1) & shift_in(crs | lfs, 2, 0b11)
+    candidates = terminators & (shift_in(lfs, 1, 0b1) | after_cr_run)
     blanks: list[int] = []
     for word in np.flatnonzero(candidates).tolist():
         bits = int(candidates[word])
@@ -382,7 +328,7 @@ class _PlanBuilder:
     chunks: list[ChunkSpec] = field(default_factory=list)
 
     fast: bool = True
-    classes: _ByteClasses = field(default_factory=_ByteClasses)
+    classes: ByteClasses = field(default_factory=ByteClasses)
 
     def feed(self, block: bytes, pos: int) -> None:
         if self.header is None and self.fast:
