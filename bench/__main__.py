@@ -568,7 +568,8 @@ def bench_workers(ctx: Context) -> dict[str, Any]:
     from tests.factories import local_runtime
 
     path, planted = ctx.catalog_file(ctx.profile.rows)
-    chunk_size = max(ctx.profile.chunk_mib * MIB // 4, MIB)
+    # At least 8 chunks, so two workers are never left waiting on an odd last chunk.
+    chunk_size = max(min(ctx.profile.chunk_mib * MIB, path.stat().st_size // 8), 256 * 1024)
     seconds: dict[int, list[float]] = {1: [], 2: []}
     chunks = 0
     for _ in range(ctx.profile.runs):
