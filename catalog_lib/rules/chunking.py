@@ -345,6 +345,11 @@ class _PlanBuilder:
             if found is not None:
                 self._count_fast(found, pos)
                 return
+            if len(block) > _HEADER_PIECE:
+                # A literal quote somewhere: only the 64 KiB pieces holding one go byte by byte.
+                for start in range(0, len(block), _HEADER_PIECE):
+                    self.feed(block[start : start + _HEADER_PIECE], pos + start)
+                return
         self._feed_exact(block, pos)
 
     def _count_fast(self, found: _FastBlock, pos: int) -> None:

@@ -93,3 +93,17 @@ def test_fast_planner_equals_the_byte_scanner_on_a_benchmark_catalog(
     assert fast == _plan(data, chunk_size, block, fast=False)
     assert isinstance(fast, ChunkPlan)
     assert fast.record_count == 6_000
+
+
+def test_fast_planner_equals_the_byte_scanner_with_literal_quotes_in_big_blocks() -> None:
+    # An inch mark in a cell every ~400 lines: each 1 MiB block holds some, so the
+    # fast path hands 64 KiB pieces (not the whole block) to the byte scanner.
+    lines = build_csv(4_000).split(b"\n")
+    for i in range(1, len(lines), 400):
+        if lines[i] and not lines[i].startswith(b'"'):
+            lines[i] = lines[i].replace(b",", b' 5" tent,', 1)
+    data = b"\n".join(lines)
+    for chunk_size in (4096, 100_000, 1 << 20):
+        fast = _plan(data, chunk_size, 1 << 20, fast=True)
+        assert fast == _plan(data, chunk_size, 1 << 20, fast=False)
+        assert isinstance(fast, ChunkPlan)
