@@ -25,7 +25,7 @@ from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectVersion
 from catalog_lib.core.errors import CatalogError, JobNotRunnableError, TransientError
 from catalog_lib.core.failpoints import failpoint
-from catalog_lib.core.settings import get_settings
+from catalog_lib.core.settings import Settings, get_settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.applying import ApplyResult
 from catalog_lib.ingest.jobs import JobStatus, JobTotals
@@ -442,6 +442,24 @@ def _with_retry_policy(task: Task[P, R]) -> Task[P, R]:
 
 
 def configured_flow() -> Any:
-    """The flow with the configured concurrency and retry policy applied."""
+    """The flow with the configured task runner, concurrency and retry policy applied."""
     settings = get_settings()
+    if settings.task_runner == "dask":
+        return ingest_catalog.with_options(task_runner=_dask_runner(settings))
     return ingest_catalog.with_options(task_runner=_thread_pool(settings.chunk_concurrency))
+
+
+def _dask_runner(settings: Settings) -> Any:
+    """prefect-dask's runner: the scheduler at dask_address, else a local cluster per run."""
+    from prefect_dask.task_runners import DaskTaskRunner  # late: dask takes a second to import
+
+    if settings.dask_address:
+        return DaskTaskRunner(address=settings.dask_address)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": settings.dask_workers,
+            "threads_per_worker": 1,
+            "processes": settings.dask_processes,
+            "dashboard_address": None,
+        }
+    )

@@ -22,7 +22,6 @@ their record; a header-only file counts 0.
 
 from __future__ import annotations
 
-import codecs
 import logging
 import os
 import re
@@ -31,6 +30,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from catalog_lib.adapters.queries import load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
@@ -39,6 +40,13 @@ from catalog_lib.core.errors import (
     HeaderTooLargeError,
     MalformedCsvError,
     SourceChangedError,
+)
+from catalog_lib.rules.bitscan import (
+    ByteClasses,
+    bit_positions,
+    prefix_counts,
+    quoted_before,
+    shift_in,
 )
 from catalog_lib.rules.chunking import DEFAULT_MAX_HEADER_COLUMNS
 
@@ -53,6 +61,7 @@ _LF = 0x0A
 _CR = 0x0D
 _EVENT_RE = re.compile(rb'["\n]')
 _LINE_RE = re.compile(r"CSV Error on Line: (\d+)")
+_PIECE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,48 @@ class _ParityCounter:
             self.record_open = False
 
 
+class Utf8Check:
+    """Streaming strict UTF-8 validation (Arrow's vectorised validator, not a decode).
+
+    A multi-byte sequence cut by a block boundary is carried to the next block, so blocks may
+    be split anywhere, as with an incremental decoder.
+    """
+
+    def __init__(self) -> None:
+        self.tail = b""
+
+    def feed(self, block: bytes) -> None:
+        """Validate ``block``'s complete sequences; raises UnicodeDecodeError if one is invalid."""
+        data = self.tail + block if self.tail else block
+        cut = len(data)
+        for back in range(1, min(4, len(data)) + 1):
+            byte = data[-back]
+            if byte < 0x80:
+                break
+            if byte >= 0xC0:  # a lead byte: keep its sequence if it is not complete yet
+                needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+                if needed > back:
+                    cut = len(data) - back
+                break
+        self.tail = bytes(data[cut:])
+        if cut and not (cut == len(data) and data.isascii()):
+            _validate_utf8(memoryview(data)[:cut])
+
+    def finish(self) -> None:
+        """Refuse a sequence left incomplete at the end."""
+        if self.tail:
+            raise UnicodeDecodeError("utf-8", self.tail, 0, len(self.tail), "incomplete")
+
+
+def _validate_utf8(data: memoryview) -> None:
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    array = pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data))
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8") from exc
+
+
 @dataclass
 class _GrammarScan:
     r"""The grammar counter's state: one pass over raw bytes, block by block.
@@ -182,18 +233,107 @@ class _GrammarScan:
     literal_quotes: bool = False
     has_nul: bool = False
     invalid_utf8: bool = False
-    decoder: codecs.IncrementalDecoder = field(
-        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("strict")
-    )
+    utf8: Utf8Check = field(default_factory=lambda: Utf8Check())
+    fast: bool = True
+    classes: ByteClasses = field(default_factory=ByteClasses)
 
     def feed(self, block: bytes) -> None:
         """Scan one block; ``self.offset`` is the absolute offset of its first byte."""
         if not self.invalid_utf8:
             try:
-                self.decoder.decode(block)
+                self.utf8.feed(block)
             except UnicodeDecodeError:
                 self.invalid_utf8 = True
         self.has_nul = self.has_nul or b"\x00" in block
+        self._feed_body(block)
+
+    def _feed_body(self, block: bytes) -> None:
+        if not self.fast:
+            self._feed_events(block)
+            return
+        if self.records and not self.trailing_cr and self._feed_fast(block):
+            self.offset += len(block)
+            return
+        if len(block) > _PIECE:
+            # The header, or a block the fast path cannot take: only the pieces that need it
+            # are scanned event by event.
+            for start in range(0, len(block), _PIECE):
+                self._feed_body(block[start : start + _PIECE])
+            return
+        self._feed_events(block)
+
+    def _feed_fast(self, block: bytes) -> bool:
+        """Scan a block after the header bit-parallel; False (state untouched) if it cannot.
+
+        It cannot when the block holds what the event scan must judge byte by byte: a literal
+        quote, text after a closing quote, a CR that is not directly followed by an LF, a
+        blank line. Otherwise the quoted state is the quote parity and every statistic is a
+        count or a maximum over the block's record terminators.
+        """
+        classes = self.classes
+        classes.load(block)
+        quotes, lfs = classes.words(_QUOTE), classes.words(_LF)
+        commas, crs = classes.words(_COMMA), classes.words(_CR)
+        inside, in_quotes = quoted_before(quotes, in_quotes=self.in_quotes)
+        opening, closing = quotes & ~inside, quotes & inside
+        base = self.offset
+        field_start = self.prev in (_COMMA, _LF) or base - 1 == self.last_close
+        if (opening & ~shift_in(quotes | lfs | commas, 1, int(field_start))).any():
+            return False
+        after_close = self.prev == _QUOTE and self.last_close == base - 1 and not self.in_quotes
+        if after_close and block[0] not in (_COMMA, _CR, _LF, _QUOTE):
+            return False
+        if (shift_in(closing, 1, 0) & ~(commas | crs | lfs | quotes)).any():
+            return False
+        next_is_lf = lfs >> np.uint64(1)
+        next_is_lf[:-1] |= lfs[1:] << np.uint64(63)
+        if (crs & ~inside & ~next_is_lf).any():
+            return False
+        terminators = lfs & ~inside
+        after_lf = shift_in(lfs, 1, 0) | (shift_in(crs, 1, 0) & shift_in(lfs, 2, 0))
+        if (terminators & after_lf).any():
+            return False  # a blank line
+        ends = bit_positions(terminators)
+        if len(ends) and self.blank and (ends[0] == 0 or (ends[0] == 1 and block[0] == _CR)):
+            return False  # a blank line begun in the previous block
+        unquoted_commas = commas & ~inside
+        if len(ends):
+            before = prefix_counts(unquoted_commas, ends)
+            cells = [self.cells + int(before[0])]
+            lengths = [int(ends[0]) + base - self.record_start + 1]
+            if len(ends) > 1:
+                cells.append(int(np.diff(before).max()) + 1)
+                lengths.append(int(np.diff(ends).max()))
+            self.max_cells = max(self.max_cells, *cells)
+            self.max_record = max(self.max_record, *lengths)
+            crlf = int(np.bitwise_count(terminators & shift_in(crs, 1, 0)).sum())
+            self.crlf_endings = self.crlf_endings or crlf > 0
+            self.lf_endings = self.lf_endings or crlf < len(ends)
+            self.records += len(ends)
+            last = int(ends[-1])
+            self.record_start = base + last + 1
+            total = int(np.bitwise_count(unquoted_commas).sum())
+            self.cells = 1 + total - int(prefix_counts(unquoted_commas, ends[-1:] + 1)[0])
+            self.blank = not in_quotes and last == len(block) - 1
+        else:
+            self.cells += int(np.bitwise_count(unquoted_commas).sum())
+            self.blank = False
+        # Quotes alternate opening and closing: the last one is an opening quote exactly when
+        # the block ends inside quotes, and the one before it is of the other kind.
+        last_quote = block.rfind(b'"')
+        if last_quote >= 0:
+            previous = block.rfind(b'"', 0, last_quote)
+            last_open, last_close = (last_quote, previous) if in_quotes else (previous, last_quote)
+            if last_open >= 0:
+                self.quote_opened_at = base + last_open
+            if last_close >= 0:
+                self.last_close = base + last_close
+        self.in_quotes = in_quotes
+        self.prev = _QUOTE if in_quotes else block[-1]
+        return True
+
+    def _feed_events(self, block: bytes) -> None:
+        """Scan one block event by event (quote or LF), the reference the fast path follows."""
         i, end, base = 0, len(block), self.offset
         while i < end:
             if self.in_quotes:
@@ -279,7 +419,7 @@ class _GrammarScan:
             )
         if not self.invalid_utf8:
             try:
-                self.decoder.decode(b"", final=True)
+                self.utf8.finish()
             except UnicodeDecodeError:
                 self.invalid_utf8 = True
         if not self.blank:
@@ -305,8 +445,8 @@ class _GrammarScan:
         return next((why for flagged, why in reasons if flagged), None)
 
 
-def _scan(blocks: Iterator[bytes], sink: object | None) -> _GrammarScan:
-    scan = _GrammarScan()
+def _scan(blocks: Iterator[bytes], sink: object | None, *, fast: bool = True) -> _GrammarScan:
+    scan = _GrammarScan(fast=fast)
     first = True
     pending = b""
     for block in blocks:
@@ -319,7 +459,6 @@ def _scan(blocks: Iterator[bytes], sink: object | None) -> _GrammarScan:
             first = False
             block = pending
             if block.startswith(_BOM):
-                scan.decoder.decode(_BOM)
                 block = block[len(_BOM) :]
                 scan.offset = len(_BOM)
                 scan.record_start = len(_BOM)

@@ -63,6 +63,25 @@ class Settings(BaseSettings):
     apply_partitions: int = Field(
         default=4, ge=1, le=256, description="SKU-hash partitions of the apply phase."
     )
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads",
+        description="Where a job's tasks run: `threads` (Prefect's thread pool in the flow's "
+        "process) or `dask` (prefect-dask's DaskTaskRunner: a local cluster, or the scheduler "
+        "at `CATALOG_DASK_ADDRESS`).",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="Scheduler address for `task_runner=dask` (e.g. `tcp://127.0.0.1:8786`); "
+        "unset starts a local cluster per flow run.",
+    )
+    dask_workers: int = Field(
+        default=2, ge=1, description="Worker processes of the local Dask cluster."
+    )
+    dask_processes: bool = Field(
+        default=True,
+        description="Local Dask cluster workers are processes (true) or threads of the flow's "
+        "process (false).",
+    )
     max_header_columns: int = Field(
         default=1024,
         ge=1,
