@@ -344,7 +344,9 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
     ]
     applied = [f.result() for f in partitions]
     failpoint("ingest.before_finalize")
-    published = _with_retry_policy(publish_task)(job_id)
+    published = _with_retry_policy(publish_task).with_options(task_run_name=f"publish {source}")(
+        job_id
+    )
     if published is None:
         raise JobNotRunnableError("job left the running state before finalize", job_id=job_id)
     failpoint("ingest.after_finalize")

@@ -120,7 +120,9 @@ def test_cli_ingest_run_has_names_tags_and_a_per_source_summary(flow_env: Path) 
     assert {"source:trailco", "trigger:cli"} <= set(run.tags)
     names = _task_names(run.id)
     partitions = job["apply_partitions"]
-    assert {"plan trailco", "aggregate trailco", "reconcile trailco"} <= set(names)
+    assert {"plan trailco", "aggregate trailco", "reconcile trailco", "publish trailco"} <= set(
+        names
+    )
     assert {f"apply-partition {p} of {partitions}" for p in range(1, partitions + 1)} <= set(names)
     assert any(re.fullmatch(r"chunk-1 \[\d+\.\d–\d+\.\d KiB\]", n) for n in names), names
     assert [n for n in names if DEFAULT_NAME.search(n)] == []
