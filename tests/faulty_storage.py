@@ -1,11 +1,12 @@
 """A fault-injecting object store: seeded errors and slow reads on about 10 % of range reads.
 
 `FaultyStore` wraps any `ObjectStore` and implements the same protocol. Each byte range gets
-its fate from a seeded hash of (seed, uri, range), so the faults do not depend on the order
-concurrent tasks read in: about `error_rate` of the ranges raise `StorageError` (the transient
-error the real stores raise for throttling and lost connections) on their first
-`max_failures_per_range` reads at most, and about `slow_rate` of the reads sleep first. A range
-never fails more often than that, so bounded retries always get through.
+its fate from a seeded hash of (seed, range), so the faults do not depend on the order
+concurrent tasks read in, nor on where the file lives: about `error_rate` of the ranges raise
+`StorageError` (the transient error the real stores raise for throttling and lost
+connections) on their first reads, `max_failures_per_range` at most, and about `slow_rate` of
+the reads sleep first. A range never fails more often than that, so bounded retries always
+get through.
 """
 
 from __future__ import annotations
@@ -40,17 +41,21 @@ class FaultyStore:
     slowed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _draw(self, uri: str, start: int, end: int, what: str) -> float:
-        digest = hashlib.sha256(f"{self.seed}|{uri}|{start}|{end}|{what}".encode()).digest()
+    def _draw(self, start: int, end: int, what: str) -> float:
+        digest = hashlib.sha256(f"{self.seed}|{start}|{end}|{what}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
 
-    def failures_planned(self, uri: str, start: int, end: int) -> int:
+    def failures_planned(self, start: int, end: int) -> int:
         """How many times the read of this range fails before it succeeds (0: never)."""
         if self.spare_header and start == 0:
             return 0
-        if self._draw(uri, start, end, "error") >= self.error_rate:
+        if self._draw(start, end, "error") >= self.error_rate:
             return 0
-        return 1 + int(self._draw(uri, start, end, "count") * self.max_failures_per_range)
+        return 1 + int(self._draw(start, end, "count") * self.max_failures_per_range)
+
+    def slow_planned(self, start: int, end: int, attempt: int) -> bool:
+        """Whether the `attempt`-th read of this range stalls first."""
+        return self._draw(start, end, f"slow{attempt}") < self.slow_rate
 
     @property
     def root_uri(self) -> str:
@@ -78,10 +83,10 @@ class FaultyStore:
         with self._lock:
             self.reads[key] += 1
             attempt = self.reads[key]
-            fail = attempt <= self.failures_planned(uri, start, end_inclusive)
+            fail = attempt <= self.failures_planned(start, end_inclusive)
             if fail:
                 self.failures[key] += 1
-            slow = self._draw(uri, start, end_inclusive, f"slow{attempt}") < self.slow_rate
+            slow = self.slow_planned(start, end_inclusive, attempt)
             if slow:
                 self.slowed += 1
         if slow:

@@ -149,17 +149,22 @@ def test_storage_faults_on_range_reads_are_retried_to_the_exact_result(
     rt = get_runtime()
     job_id = _trigger()
     planned = steps.plan_job(rt, job_id)
-    store = FaultyStore(rt.store, seed=7)
+    # The first seed (from 0) whose draw fails at least one chunk range twice and one once, and
+    # stalls at least one first read: about one range in ten fails and one read in ten stalls,
+    # so retries and slow reads really happen whatever the chunk plan is.
+    store, planned_failures = next(
+        (store, failures)
+        for store in (FaultyStore(rt.store, seed=seed) for seed in range(1000))
+        for failures in [
+            {s.index: store.failures_planned(s.byte_start, s.byte_end) for s in planned.chunks}
+        ]
+        if {1, 2} <= set(failures.values())
+        and any(store.slow_planned(s.byte_start, s.byte_end, 1) for s in planned.chunks)
+    )
+    failing = {i: n for i, n in planned_failures.items() if n}
+    assert len(failing) <= len(planned.chunks) // 2, failing
     faulty = dataclasses.replace(rt, store=store)
     monkeypatch.setattr(ingest_module, "get_runtime", lambda: faulty)
-    planned_failures = {
-        spec.index: store.failures_planned(planned.version.uri, spec.byte_start, spec.byte_end)
-        for spec in planned.chunks
-    }
-    failing = {i: n for i, n in planned_failures.items() if n}
-    # The seed makes roughly one range in ten fail (some twice), so retries really happen.
-    assert 1 <= len(failing) <= len(planned.chunks) // 3, failing
-    assert max(failing.values()) == 2
 
     _, flow_run_id = _run(job_id)
 
