@@ -19,7 +19,10 @@ from flows.stack.prefect_server import (
 )
 from tests.flows.cli.test_database import Home, _make_home, _remove_home, run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+# Under pytest-xdist (`--dist loadgroup`) these run on one worker, one after the other: each
+# starts a whole local stack (embedded PostgreSQL, Prefect server, serve), and two at once on a
+# shared two-core machine starve each other's start-up.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("local_stack")]
 
 
 @pytest.fixture
