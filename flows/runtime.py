@@ -85,15 +85,26 @@ def get_runtime() -> Runtime:
     return build_runtime(get_settings())
 
 
-def configure_observability(settings: Settings, *, interactive: bool = False) -> bool:
+# What the process's entry point decided: a flow run inside `catalog-etl ingest` at a terminal
+# configures logging again, and must keep the terminal's format and level.
+_session = {"interactive": False}
+
+
+def configure_observability(settings: Settings, *, interactive: bool | None = None) -> bool:
     """JSON (or text) log lines on stderr, and Sentry when `CATALOG_SENTRY_DSN` is set.
 
     `interactive` (a person at a terminal): unless set explicitly, CATALOG_LOG_FORMAT is
     `text` (JSON stays the default for services and piped output) and only warnings and errors
     are written to stderr (the loggers, hence Sentry and Prefect run logs, keep
     CATALOG_LOG_LEVEL), so event lines do not drown the command's own output or its progress
-    bar. Safe to call more than once per process. Returns whether Sentry is active.
+    bar. `None` (flows) keeps what the entry point chose earlier in this process (not
+    interactive when nothing did). Safe to call more than once per process. Returns whether
+    Sentry is active.
     """
+    if interactive is None:
+        interactive = _session["interactive"]
+    else:
+        _session["interactive"] = interactive
     explicit = settings.model_fields_set
     quiet = interactive and "log_level" not in explicit
     text = settings.log_format == "text" or (interactive and "log_format" not in explicit)

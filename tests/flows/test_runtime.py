@@ -13,7 +13,10 @@ from flows.runtime import configure_observability
 
 
 @pytest.fixture
-def clean_logging(catalog_env: object) -> Iterator[None]:
+def clean_logging(catalog_env: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from flows import runtime
+
+    monkeypatch.setitem(runtime._session, "interactive", False)
     yield
     reset_logging()
 
@@ -62,3 +65,18 @@ def test_an_explicit_format_wins_on_a_terminal(
     monkeypatch.setenv("CATALOG_LOG_FORMAT", "json")
     configure_observability(Settings(), interactive=True)
     assert isinstance(_formatter(), JsonFormatter)
+
+
+def test_a_flow_inside_a_terminal_command_keeps_the_terminals_format(
+    clean_logging: None,
+) -> None:
+    configure_observability(Settings(), interactive=True)  # the CLI's entry point
+    configure_observability(Settings())  # what each flow run calls first
+    assert isinstance(_formatter(), TextFormatter)
+    assert _console_and_product_levels() == (logging.WARNING, logging.INFO)
+
+
+def test_a_flow_in_a_service_logs_json(clean_logging: None) -> None:
+    configure_observability(Settings())
+    assert isinstance(_formatter(), JsonFormatter)
+    assert _console_and_product_levels() == (logging.INFO, logging.INFO)
