@@ -91,14 +91,13 @@ class Context:
         return url
 
     def catalog_file(self, rows: int) -> tuple[Path, dict[str, int]]:
-        """The baseline generator's catalog CSV of ``rows`` rows, and what it planted."""
-        key = f"gen-{rows}"
+        """The project generator's catalog CSV of ``rows`` rows, and what it planted."""
+        key = f"catalog-{rows}"
         if key not in self._files:
-            from bench.gen_catalog import generate
+            from bench.catalog_csv import write_rows
 
             path = self.root / f"catalog-{rows}.csv"
-            stats = generate(rows, str(path), 20261130)
-            self._files[key] = (path, stats)
+            self._files[key] = (path, write_rows(path, rows, seed=20261130))
         return self._files[key]
 
 
@@ -286,16 +285,15 @@ def run_flow(ctx: Context, csv_path: Path, env: dict[str, str]) -> dict[str, Any
 
 
 def run_baseline(ctx: Context, csv_path: Path) -> dict[str, Any]:
-    """COPY + one SQL upsert into the baseline's own catalog_items (fresh each run)."""
+    """COPY + one SQL upsert into the product's catalog_items (fresh migrated database)."""
     import psycopg
 
     from bench import baseline_sql
 
-    url = ctx.fresh_database(migrated=False)
+    url = ctx.fresh_database(migrated=True)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(baseline_sql.TARGET_DDL)  # type: ignore[arg-type]
         conn.execute("CHECKPOINT")
-    result = baseline_sql.load(url, str(csv_path))
+    result = baseline_sql.load(url, csv_path)
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM catalog_items").fetchone()
     result["rows_in_target"] = int(row[0]) if row else 0
@@ -359,7 +357,8 @@ def bench_ingest(ctx: Context) -> dict[str, Any]:
 
 # --- dlt --------------------------------------------------------------------------------------
 
-DLT_CONFIGS = {"stock": "fs_readcsv_merge", "fastest": "arrow_merge_csv_nogz"}
+# label → bench/load_dlt.py configuration
+DLT_CONFIGS = {"stock": "stock", "fastest": "fastest"}
 DLT_WITH = ("dlt[postgres]", "pyarrow", "pandas")
 
 
@@ -385,6 +384,7 @@ def bench_dlt(ctx: Context) -> dict[str, Any]:
     script = Path(__file__).with_name("load_dlt.py")
     seconds: dict[str, list[float]] = {"baseline": [], **{k: [] for k in DLT_CONFIGS}}
     errors: dict[str, str] = {}
+    loaded: dict[str, int] = {}
     for _ in range(ctx.profile.runs):
         seconds["baseline"].append(run_baseline(ctx, path)["seconds"])
         for label, config in DLT_CONFIGS.items():
@@ -396,7 +396,7 @@ def bench_dlt(ctx: Context) -> dict[str, Any]:
                     str(script),
                     "--config",
                     config,
-                    "--uri",
+                    "--url",
                     url,
                     "--csv",
                     str(path),
@@ -410,9 +410,9 @@ def bench_dlt(ctx: Context) -> dict[str, Any]:
             if done.returncode != 0:
                 errors[label] = done.stderr.strip()[-400:]
                 continue
-            seconds[label].append(
-                float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
-            )
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+            seconds[label].append(float(report["seconds"]))
+            loaded[label] = int(report["rows"])
     base_s = median(seconds["baseline"])
     out: dict[str, Any] = {
         "rows": rows,
@@ -427,6 +427,7 @@ def bench_dlt(ctx: Context) -> dict[str, Any]:
                 "median_s": round(took, 3),
                 "rows_per_s": round(rows / took),
                 "vs_baseline": round(base_s / took, 4),
+                "rows_normalized": loaded[label],
             }
         else:
             out[label] = {"config": config, "error": errors.get(label, "no run")}

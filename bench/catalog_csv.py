@@ -115,8 +115,8 @@ def _row(rng: random.Random, index: int) -> list[str]:
     ]
 
 
-def iter_rows(seed: int = 7) -> Iterator[list[str]]:
-    """Yield catalog rows forever: products, ~2.5 % SKU updates, ~1.5 % invalid rows."""
+def iter_tagged_rows(seed: int = 7) -> Iterator[tuple[str, list[str]]]:
+    """Yield ``(kind, row)`` forever; kind is ``product``, ``update`` (~2.5 %) or ``invalid``."""
     rng = random.Random(seed)
     index = 0
     recent: list[list[str]] = []
@@ -126,16 +126,24 @@ def iter_rows(seed: int = 7) -> Iterator[list[str]]:
             update = list(rng.choice(recent))
             update[HEADER.index("price")] = _price(rng, rng.randint(10, 99), False)
             update[HEADER.index("description")] = ""
-            yield update
+            yield "update", update
             continue
         index += 1
         row = _row(rng, index)
+        kind = "product"
         if roll > 0.985:
             column, value = _INVALID[index % len(_INVALID)]
             row[HEADER.index(column)] = value
+            kind = "invalid"
         recent.append(row)
         if len(recent) > 1000:
             recent = recent[-500:]
+        yield kind, row
+
+
+def iter_rows(seed: int = 7) -> Iterator[list[str]]:
+    """Yield catalog rows forever: products, ~2.5 % SKU updates, ~1.5 % invalid rows."""
+    for _kind, row in iter_tagged_rows(seed):
         yield row
 
 
@@ -166,3 +174,23 @@ def write_csv(path: Path, target_bytes: int, *, seed: int = 7, batch: int = 5_00
             written += len(data)
             records += batch
     return records
+
+
+def write_rows(path: Path, rows: int, *, seed: int = 7, batch: int = 5_000) -> dict[str, int]:
+    """Stream exactly ``rows`` records to ``path``; return what was planted and the size.
+
+    Memory stays at one batch however large the file, so 200k-row and 1 GB inputs are cheap.
+    """
+    generator = iter_tagged_rows(seed)
+    planted = {"rows": 0, "product": 0, "update": 0, "invalid": 0, "bytes": 0}
+    with path.open("wb") as sink:
+        while planted["rows"] < rows:
+            take = min(batch, rows - planted["rows"])
+            tagged = [next(generator) for _ in range(take)]
+            for kind, _row in tagged:
+                planted[kind] += 1
+            data = _encode([row for _kind, row in tagged], header=planted["rows"] == 0)
+            sink.write(data)
+            planted["rows"] += take
+            planted["bytes"] += len(data)
+    return planted

@@ -1,24 +1,23 @@
-#!/usr/bin/env python3
-"""Peer (b): load the catalog CSV into PostgreSQL with dlt, in one of several configurations.
+r"""Load a catalog CSV into PostgreSQL with dlt: the ``python -m bench --only dlt`` contender.
 
-Runs in its own venv (`dlt[postgres]` + pyarrow + pandas). One process = one fresh pipeline
-(its working dir is created empty under --pipelines-dir; bench_peer.py drops the dataset schema
-before each run). Prints one JSON line with the timings and dlt's own counts.
+Runs outside the project's environment, in its own throw-away one::
 
-Configurations (table `catalog_items` in dataset/schema `dlt_<config>`; dlt defaults unless said):
-  fs_readcsv_merge       stock filesystem source + read_csv() (pandas, chunksize=10000, rows as
-                         dicts through the dlt normalizer), write_disposition=merge,
-                         primary_key=sku, default loader format (insert_values), default merge
-                         strategy (delete-insert)
-  fs_readcsv_merge_csv   the same + loader_file_format=csv (normalizer writes CSV, loaded by COPY)
-  arrow_merge_csv        resource yielding pyarrow RecordBatches (pyarrow.csv.open_csv, 4 MiB
-                         blocks, newlines_in_values=True, numeric columns typed), merge on sku,
-                         loader_file_format=csv (pyarrow writes CSV, COPY into staging, merge SQL)
-  arrow_merge_csv_nogz   the same + data_writer.disable_compression=true (no gzip of the
-                         intermediate files): the fastest documented merge
-  arrow_upsert_csv_nogz  the same with merge strategy `upsert` instead of delete-insert
-  arrow_append_csv_nogz  append (no key, no dedup), csv/COPY, no gzip: upper bound
-  arrow_replace_csv_nogz replace (truncate-and-insert), csv/COPY, no gzip: upper bound
+    uv run --isolated --no-project --with 'dlt[postgres]' --with pyarrow --with pandas \
+        python bench/load_dlt.py --config stock --url URL --csv FILE --pipelines-dir DIR
+
+Two configurations, both ``write_disposition="merge"`` with ``primary_key="sku"`` into table
+``catalog_items`` of dataset ``dlt_<config>``:
+
+- ``stock``: dlt's filesystem source piped into its ``read_csv`` transformer (pandas chunks,
+  rows normalised one by one), every setting dlt's default except that empty cells stay empty
+  strings (a NULL merge key fails the load).
+- ``fastest``: the fastest path dlt documents for this shape: a resource yielding pyarrow
+  record batches (dlt passes Arrow through without row-wise normalising), the ``csv`` loader
+  file format (written by pyarrow, loaded with COPY) and uncompressed intermediate files
+  (``data_writer.disable_compression``).
+
+Prints one JSON line: ``config``, ``seconds`` (pipeline creation to finished load), ``rows``
+(rows dlt normalised into the table), ``steps`` and ``dlt_version``. Exits 1 if a load job failed.
 """
 
 from __future__ import annotations
@@ -28,175 +27,108 @@ import json
 import os
 import sys
 import time
-from urllib.parse import parse_qs, unquote, urlparse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-# no network here: keep dlt from trying to send anonymous telemetry, keep logs quiet
+# Loopback only: no anonymous usage telemetry; warnings only on stderr.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
 
-T_IMPORT0 = time.perf_counter()
-import dlt
-import pyarrow as pa
-import pyarrow.csv as pacsv
-from dlt.sources.filesystem import filesystem, read_csv
-
-IMPORT_S = time.perf_counter() - T_IMPORT0
-
 TABLE = "catalog_items"
-CONFIGS: dict[str, dict[str, str | None]] = {
-    # measured by default (run_peer_bench.sh)
-    "fs_readcsv_merge": {"reader": "read_csv", "disposition": "merge", "format": None},
-    "fs_readcsv_merge_csv": {"reader": "read_csv", "disposition": "merge", "format": "csv"},
-    "arrow_merge_csv": {"reader": "arrow", "disposition": "merge", "format": "csv"},
-    "arrow_merge_csv_nogz": {
-        "reader": "arrow",
-        "disposition": "merge",
-        "format": "csv",
-        "no_compression": "1",
-    },
-    "arrow_upsert_csv_nogz": {
-        "reader": "arrow",
-        "disposition": "merge",
-        "strategy": "upsert",
-        "format": "csv",
-        "no_compression": "1",
-    },
-    "arrow_append_csv_nogz": {
-        "reader": "arrow",
-        "disposition": "append",
-        "format": "csv",
-        "no_compression": "1",
-    },
-    "arrow_replace_csv_nogz": {
-        "reader": "arrow",
-        "disposition": "replace",
-        "format": "csv",
-        "no_compression": "1",
-    },
-    # available, not in the default list (a probe showed arrow's default format here is csv,
-    # and append/replace with compression differ from the nogz ones only by the gzip cost)
-    "arrow_merge": {"reader": "arrow", "disposition": "merge", "format": None},
-    "arrow_upsert_csv": {
-        "reader": "arrow",
-        "disposition": "merge",
-        "strategy": "upsert",
-        "format": "csv",
-    },
-    "arrow_append_csv": {"reader": "arrow", "disposition": "append", "format": "csv"},
-    "arrow_replace_csv": {"reader": "arrow", "disposition": "replace", "format": "csv"},
-}
-NUMERIC_TYPES = {
-    "price": pa.float64(),
-    "weight": pa.float64(),
-    "ratingValue": pa.float64(),
-    "reviewCount": pa.int64(),
-}
+CONFIGS = ("stock", "fastest")
+ARROW_BLOCK = 4 << 20
 
 
-def credentials_from_uri(uri: str) -> dict[str, object]:
-    """dlt needs a host; a unix-socket URI (`?host=/dir`) is passed through libpq's query host."""
-    u = urlparse(uri)
-    query = {k: v[0] for k, v in parse_qs(u.query).items()}
-    return {
-        "database": (u.path or "/postgres").lstrip("/") or "postgres",
-        "username": unquote(u.username or "postgres"),
-        "password": unquote(u.password or "x"),
-        "host": u.hostname or "localhost",
-        "port": u.port or 5432,
-        "query": query,
-    }
+def arrow_batches(path: Path) -> Iterator[Any]:
+    """The file as pyarrow record batches (quoted cells may hold line breaks)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 
-
-@dlt.resource(name=TABLE)
-def arrow_batches(path: str, block_size: int = 4 << 20):
-    """pyarrow's streaming CSV reader; multi-line quoted cells need newlines_in_values=True."""
     reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(block_size=block_size),
+        read_options=pacsv.ReadOptions(block_size=ARROW_BLOCK),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(column_types=NUMERIC_TYPES),
+        # fixed numeric types, so every block gets the same schema; the rest stays text
+        convert_options=pacsv.ConvertOptions(
+            column_types={
+                "weight": pa.float64(),
+                "ratingValue": pa.float64(),
+                "reviewCount": pa.int64(),
+            }
+        ),
     )
-    for batch in reader:
-        yield batch
+    yield from reader
 
 
-def build_resource(cfg: dict[str, str | None], path: str):
-    if cfg["reader"] == "read_csv":
-        folder, name = os.path.split(os.path.abspath(path))
-        resource = (
-            filesystem(bucket_url="file://" + folder, file_glob=name) | read_csv()
-        ).with_name(TABLE)
+def resource(config: str, path: Path) -> Any:
+    """The dlt resource of one configuration, merge on sku."""
+    import dlt
+
+    if config == "stock":
+        from dlt.sources.filesystem import filesystem, read_csv
+
+        files = filesystem(bucket_url=path.parent.resolve().as_uri(), file_glob=path.name)
+        # keep_default_na=False: pandas would read an empty cell as NaN, and a NULL sku is
+        # refused by dlt's merge key (the invalid rows have empty SKUs); now it stays "" as in
+        # the Arrow path. Everything else is read_csv's default.
+        data = (files | read_csv(keep_default_na=False)).with_name(TABLE)
     else:
-        resource = arrow_batches(path)
-    hints: dict[str, object] = {"write_disposition": cfg["disposition"]}
-    if cfg.get("strategy"):
-        hints["write_disposition"] = {
-            "disposition": cfg["disposition"],
-            "strategy": cfg["strategy"],
-        }
-    if cfg["disposition"] == "merge":
-        hints["primary_key"] = "sku"
-    resource.apply_hints(**hints)
-    return resource
+        data = dlt.resource(arrow_batches(path), name=TABLE)
+    data.apply_hints(write_disposition="merge", primary_key="sku")
+    return data
 
 
-def run(config: str, uri: str, path: str, pipelines_dir: str) -> dict[str, object]:
-    cfg = CONFIGS[config]
-    if cfg.get("no_compression"):  # documented knob: keep intermediate files uncompressed
+def run(config: str, url: str, path: Path, pipelines_dir: Path) -> dict[str, Any]:
+    """Run one fresh pipeline and report its wall time and dlt's own row count."""
+    import dlt
+
+    run_kwargs: dict[str, Any] = {}
+    if config == "fastest":
         os.environ["DATA_WRITER__DISABLE_COMPRESSION"] = "true"
-    t0 = time.perf_counter()
+        run_kwargs["loader_file_format"] = "csv"
+    start = time.perf_counter()
     pipeline = dlt.pipeline(
-        pipeline_name=f"peer_{config}",
-        destination=dlt.destinations.postgres(credentials=credentials_from_uri(uri)),
+        pipeline_name=f"bench_{config}",
+        destination=dlt.destinations.postgres(credentials=url),
         dataset_name=f"dlt_{config}",
-        pipelines_dir=pipelines_dir,
+        pipelines_dir=str(pipelines_dir),
     )
-    kwargs = {"loader_file_format": cfg["format"]} if cfg["format"] else {}
-    info = pipeline.run(build_resource(cfg, path), **kwargs)
-    seconds = time.perf_counter() - t0
+    info = pipeline.run(resource(config, path), **run_kwargs)
+    seconds = time.perf_counter() - start
     trace = pipeline.last_trace
-    steps = {
-        s.step: (s.finished_at - s.started_at).total_seconds()
-        for s in trace.steps
-        if s.finished_at and s.started_at
-    }
-    norm = trace.last_normalize_info
+    normalized = trace.last_normalize_info
     failed = [
-        str(j.failed_message)[:300]
-        for p in info.load_packages
-        for j in p.jobs.get("failed_jobs", [])
+        str(job.failed_message)[:300]
+        for package in info.load_packages
+        for job in package.jobs.get("failed_jobs", [])
     ]
-    job_formats = sorted(
-        {
-            f"{j.job_file_info.table_name}:{j.job_file_info.file_format}"
-            for p in info.load_packages
-            for j in p.jobs.get("completed_jobs", [])
-        }
-    )
     return {
         "config": config,
         "seconds": seconds,
-        "import_s": IMPORT_S,
-        "steps": steps,
-        "normalized_rows": dict(norm.row_counts) if norm else {},
+        "rows": int(normalized.row_counts.get(TABLE, 0)) if normalized else 0,
+        "steps": {
+            step.step: (step.finished_at - step.started_at).total_seconds()
+            for step in trace.steps
+            if step.started_at and step.finished_at
+        },
         "failed_jobs": failed,
-        "job_file_formats": job_formats,
         "dlt_version": dlt.__version__,
-        "pyarrow_version": pa.__version__,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="dlt CSV -> postgres peer loader")
-    ap.add_argument("--config", choices=sorted(CONFIGS), required=True)
-    ap.add_argument("--uri", required=True)
-    ap.add_argument("--csv", required=True)
-    ap.add_argument("--pipelines-dir", required=True)
-    args = ap.parse_args(argv)
-    json.dump(run(args.config, args.uri, args.csv, args.pipelines_dir), sys.stdout, default=str)
-    sys.stdout.write("\n")
-    return 0
+    """Parse the arguments, run one configuration, print its JSON line."""
+    parser = argparse.ArgumentParser(description="dlt CSV → PostgreSQL contender")
+    parser.add_argument("--config", choices=CONFIGS, required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--csv", required=True, type=Path)
+    parser.add_argument("--pipelines-dir", required=True, type=Path)
+    args = parser.parse_args(argv)
+    result = run(args.config, args.url, args.csv, args.pipelines_dir)
+    print(json.dumps(result, default=str))
+    return 1 if result["failed_jobs"] else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())
