@@ -35,6 +35,7 @@ TABLES = {
     "etl_jobs",
     "etl_job_chunks",
     "etl_staged_items",
+    "etl_prepared_items",
     "catalog_items",
     "catalog_item_etl_jobs",
     "invalid_item_logs",
