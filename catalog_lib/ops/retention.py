@@ -1,4 +1,9 @@
-"""The retention sweep of `invalid_item_logs`: bounded batches, an honest `capped`, a run record."""
+"""The retention sweep: old rejected rows and stale staged rows, bounded batches, a run record.
+
+Two kinds of old job data go: `invalid_item_logs` rows older than the cutoff, and the staged
+rows (`etl_staged_items`) still held by failed or cancelled jobs that ended before it (a job
+that completes drops its own staged rows when it publishes).
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,10 @@ class RetentionPolicy:
 class RetentionResult:
     """What one sweep did (or, in a dry run, would do).
 
-    `capped` is true exactly when rows older than the cutoff remain after the last batch.
+    `deleted`, `batches` and `capped` are about rejected rows: `capped` is true exactly when
+    rows older than the cutoff remain after the last batch. `staged_deleted` counts the staged
+    rows of failed or cancelled jobs that ended before the cutoff (the same batch size and cap
+    apply); `staged_capped` says some of those remain.
     """
 
     deleted: int
@@ -45,6 +53,8 @@ class RetentionResult:
     dry_run: bool
     cutoff: datetime
     run_id: int | None = None
+    staged_deleted: int = 0
+    staged_capped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The result object stored in `maintenance_runs.result` and printed by the CLI."""
@@ -86,18 +96,9 @@ def _cutoff(conn: psycopg.Connection[Any], days: int) -> datetime:
 def _sweep(
     conn: psycopg.Connection[Any], policy: RetentionPolicy, cutoff: datetime
 ) -> RetentionResult:
-    deleted = batches = 0
-    for _ in range(policy.max_batches):
-        with conn.transaction():
-            cursor = conn.execute(
-                load_query("retention_delete_batch"),
-                {"cutoff": cutoff, "batch_size": policy.batch_size},
-            )
-        batches += 1
-        deleted += cursor.rowcount
-        if cursor.rowcount < policy.batch_size:
-            break
+    deleted, batches = _delete_in_batches(conn, "retention_delete_batch", policy, cutoff)
     remaining = conn.execute(load_query("retention_has_expired"), {"cutoff": cutoff}).fetchone()
+    staged, _ = _delete_in_batches(conn, "retention_delete_stale_staging", policy, cutoff)
     return RetentionResult(
         deleted=deleted,
         batches=batches,
@@ -105,7 +106,31 @@ def _sweep(
         retention_days=policy.retention_days,
         dry_run=False,
         cutoff=cutoff,
+        staged_deleted=staged,
+        staged_capped=_stale_staged_rows(conn, cutoff) > 0,
     )
+
+
+def _delete_in_batches(
+    conn: psycopg.Connection[Any], query: str, policy: RetentionPolicy, cutoff: datetime
+) -> tuple[int, int]:
+    """Run a bounded-batch delete until a batch comes back short or the cap is reached."""
+    deleted = batches = 0
+    for _ in range(policy.max_batches):
+        with conn.transaction():
+            cursor = conn.execute(
+                load_query(query), {"cutoff": cutoff, "batch_size": policy.batch_size}
+            )
+        batches += 1
+        deleted += cursor.rowcount
+        if cursor.rowcount < policy.batch_size:
+            break
+    return deleted, batches
+
+
+def _stale_staged_rows(conn: psycopg.Connection[Any], cutoff: datetime) -> int:
+    row = conn.execute(load_query("retention_count_stale_staging"), {"cutoff": cutoff}).fetchone()
+    return int(row["n"]) if row else 0
 
 
 def _dry_run(
@@ -118,6 +143,7 @@ def _dry_run(
     # A real run stops after the first short batch; a full last batch is followed by one
     # more (empty) batch only while the cap allows it.
     batches = min(policy.max_batches, would_delete // policy.batch_size + 1)
+    staged = _stale_staged_rows(conn, cutoff)
     return RetentionResult(
         deleted=would_delete,
         batches=batches,
@@ -125,6 +151,8 @@ def _dry_run(
         retention_days=policy.retention_days,
         dry_run=True,
         cutoff=cutoff,
+        staged_deleted=min(staged, limit),
+        staged_capped=staged > limit,
     )
 
 
@@ -136,6 +164,7 @@ def _log_result(result: RetentionResult) -> None:
         "capped": result.capped,
         "retention_days": result.retention_days,
         "dry_run": result.dry_run,
+        "staged_deleted": result.staged_deleted,
     }
     log.info("retention sweep finished", extra={"event": "retention.completed", **fields})
     if result.capped:

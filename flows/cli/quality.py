@@ -103,6 +103,11 @@ def retention(
             f"{plural(result.retention_days, 'day')} in "
             f"{plural(result.batches, 'batch', 'batches')}"
             + ("; capped: older rows remain for the next run" if result.capped else "")
+            + (
+                f"; {verb} {plural(result.staged_deleted, 'stale staged row')} of failed jobs"
+                if result.staged_deleted
+                else ""
+            )
         ),
     )
 

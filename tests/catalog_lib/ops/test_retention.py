@@ -162,3 +162,51 @@ def test_a_failed_sweep_is_recorded(db_url: str) -> None:
 def test_policy_rejects_non_positive_values() -> None:
     with pytest.raises(ValueError, match="positive"):
         RetentionPolicy(batch_size=0)
+
+
+def _staged_job(db_url: str, *, status: str, ended_days_ago: int | None, rows: int) -> uuid.UUID:
+    """A job in `status` that ended `ended_days_ago` (None: still open) holding staged rows."""
+    job_id = uuid.uuid4()
+    with connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO etl_jobs (id, status, source, filename, object_key, scraper_revision, "
+            "ingest_key, completed_at) VALUES (%s, %s, 'trailco', 'a.csv', 'a.csv', 't', %s, "
+            "CASE WHEN %s::int IS NULL THEN NULL "
+            "ELSE now() - make_interval(days => %s::int) END)",
+            (job_id, status, str(job_id), ended_days_ago, ended_days_ago),
+        )
+        conn.execute(
+            "INSERT INTO etl_staged_items (job_id, record_ordinal, chunk_index, sku, item) "
+            "SELECT %s, g, 0, 'SKU-' || g, '{}' FROM generate_series(1, %s::int) g",
+            (job_id, rows),
+        )
+        conn.commit()
+    return job_id
+
+
+def _staged(db_url: str) -> dict[uuid.UUID, int]:
+    with connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT job_id, count(*) AS n FROM etl_staged_items GROUP BY job_id"
+        ).fetchall()
+    return {r["job_id"]: int(r["n"]) for r in rows}
+
+
+def test_staged_rows_of_long_ended_failed_jobs_are_pruned_and_nothing_else(db_url: str) -> None:
+    old_failed = _staged_job(db_url, status="failed", ended_days_ago=100, rows=25)
+    old_cancelled = _staged_job(db_url, status="cancelled", ended_days_ago=120, rows=3)
+    recent_failed = _staged_job(db_url, status="failed", ended_days_ago=10, rows=4)
+    running = _staged_job(db_url, status="running", ended_days_ago=None, rows=5)
+    policy = RetentionPolicy(batch_size=10, max_batches=2)
+
+    dry = sweep_invalid_logs(db_url, policy, dry_run=True)
+    assert (dry.staged_deleted, dry.staged_capped) == (20, True)
+    assert _staged(db_url)[old_failed] == 25
+
+    first = sweep_invalid_logs(db_url, policy)
+    assert (first.staged_deleted, first.staged_capped) == (20, True)
+    second = sweep_invalid_logs(db_url, policy)
+    assert (second.staged_deleted, second.staged_capped) == (8, False)
+    assert _staged(db_url) == {recent_failed: 4, running: 5}
+    assert old_cancelled not in _staged(db_url)
+    assert _runs(db_url)[-1]["result"]["staged_deleted"] == 8
