@@ -96,9 +96,13 @@ def _cutoff(conn: psycopg.Connection[Any], days: int) -> datetime:
 def _sweep(
     conn: psycopg.Connection[Any], policy: RetentionPolicy, cutoff: datetime
 ) -> RetentionResult:
-    deleted, batches = _delete_in_batches(conn, "retention_delete_batch", policy, cutoff)
+    deleted, batches = _delete_in_batches(
+        conn, load_query("retention_delete_batch"), policy, cutoff
+    )
     remaining = conn.execute(load_query("retention_has_expired"), {"cutoff": cutoff}).fetchone()
-    staged, _ = _delete_in_batches(conn, "retention_delete_stale_staging", policy, cutoff)
+    staged, _ = _delete_in_batches(
+        conn, load_query("retention_delete_stale_staging"), policy, cutoff
+    )
     return RetentionResult(
         deleted=deleted,
         batches=batches,
@@ -112,15 +116,13 @@ def _sweep(
 
 
 def _delete_in_batches(
-    conn: psycopg.Connection[Any], query: str, policy: RetentionPolicy, cutoff: datetime
+    conn: psycopg.Connection[Any], statement: str, policy: RetentionPolicy, cutoff: datetime
 ) -> tuple[int, int]:
     """Run a bounded-batch delete until a batch comes back short or the cap is reached."""
     deleted = batches = 0
     for _ in range(policy.max_batches):
         with conn.transaction():
-            cursor = conn.execute(
-                load_query(query), {"cutoff": cutoff, "batch_size": policy.batch_size}
-            )
+            cursor = conn.execute(statement, {"cutoff": cutoff, "batch_size": policy.batch_size})
         batches += 1
         deleted += cursor.rowcount
         if cursor.rowcount < policy.batch_size:

@@ -26,7 +26,6 @@ from catalog_lib.ops.overview.jobs import (
     JobPage,
     JobReferenceError,
     JobRow,
-    RejectedRow,
     find_jobs,
     job_filter_options,
     job_state_counts,
@@ -46,6 +45,7 @@ from catalog_lib.ops.overview.sources import (
     sources_overview,
 )
 from catalog_lib.ops.overview.states import FINAL_STATES, JOB_STATES, NOT_COMPLETED
+from catalog_lib.ops.reports import RejectedRow
 
 __all__ = [
     "FINAL_STATES",

@@ -13,7 +13,7 @@ import psycopg
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import CatalogError
 from catalog_lib.ops.overview.states import JOB_STATES, _opt_float
-from catalog_lib.rules.mapping import ITEM_FIELDS
+from catalog_lib.ops.reports import RejectedRow, find_jobs_by_prefix, list_rejected_rows
 
 _HEX: Final = re.compile(r"[0-9a-f]{1,32}")
 
@@ -161,52 +161,24 @@ class JobReferenceError(CatalogError):
 def resolve_job_ref(conn: psycopg.Connection[Any], ref: str) -> uuid.UUID:
     """The job a full id or a unique id prefix (at least 4 hex digits) names.
 
+    The lookup is the CLI's (`reports.find_jobs_by_prefix`); the console adds the 4-digit floor.
+
     Raises:
         JobReferenceError: malformed, unknown, or an ambiguous prefix.
     """
     text = ref.strip().lower().replace("-", "")
     if not _HEX.fullmatch(text) or len(text) < 4:
         raise JobReferenceError("a job id or a prefix of at least 4 hex digits", ref=ref[:40])
-    low = uuid.UUID(text.ljust(32, "0"))
-    high = uuid.UUID(text.ljust(32, "f"))
-    rows = conn.execute(load_query("console_job_by_prefix"), {"low": low, "high": high})
-    found = [r["id"] for r in rows.fetchall()]
+    found = find_jobs_by_prefix(conn, text)
     if not found:
         raise JobReferenceError("no job has this id or prefix", ref=ref[:40])
     if len(found) > 1:
         raise JobReferenceError("several jobs start with this prefix; type more of it", ref=ref)
-    job_id: uuid.UUID = found[0]
-    return job_id
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """One rejected row: where it was, why, and its mapped values (item fields only)."""
-
-    chunk_index: int
-    record_ordinal: int
-    errors: tuple[dict[str, Any], ...]
-    values: dict[str, Any]
+    return found[0].id
 
 
 def rejected_sample(
     conn: psycopg.Connection[Any], job_id: uuid.UUID, *, limit: int = 20
 ) -> list[RejectedRow]:
-    """The first rejected rows of a job; values keep only catalog item fields."""
-    rows = conn.execute(
-        load_query("console_job_rejected_sample"), {"job_id": job_id, "limit": limit}
-    ).fetchall()
-    allowed = set(ITEM_FIELDS)
-    return [
-        RejectedRow(
-            chunk_index=int(r["chunk_index"]),
-            record_ordinal=int(r["record_ordinal"]),
-            errors=tuple(e for e in r["errors"] if isinstance(e, dict)),
-            values={
-                k: v
-                for k, v in (r["raw_data"] if isinstance(r["raw_data"], dict) else {}).items()
-                if k in allowed
-            },
-        )
-        for r in rows
-    ]
+    """The first rejected rows of a job in file order; values keep only catalog item fields."""
+    return list_rejected_rows(conn, job_id, limit=limit)
