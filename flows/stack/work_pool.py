@@ -37,20 +37,18 @@ def ensure_work_pool(name: str) -> bool:
         try:
             pool = client.read_work_pool(name)
         except ObjectNotFound:
-            pass
-        else:
-            if pool.type != POOL_TYPE:
-                from catalog_lib.core.errors import ConfigurationError
+            try:
+                client.create_work_pool(WorkPoolCreate(name=name, type=POOL_TYPE))
+            except ObjectAlreadyExists:  # another process created it meanwhile
+                return False
+            return True
+    if pool.type != POOL_TYPE:
+        from catalog_lib.core.errors import ConfigurationError
 
-                raise ConfigurationError(
-                    "the work pool exists with another type", pool=name, type=pool.type
-                )
-            return False
-        try:
-            client.create_work_pool(WorkPoolCreate(name=name, type=POOL_TYPE))
-        except ObjectAlreadyExists:
-            return False
-    return True
+        raise ConfigurationError(
+            "the work pool exists with another type", pool=name, type=pool.type
+        )
+    return False
 
 
 def build_pool_deployments(pool: str) -> list[Any]:
