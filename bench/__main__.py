@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.timing import timed_steps
+
 PIECES = ("planner", "ingest", "dlt", "reingest", "rss", "workers")
 MIB = 1024 * 1024
 
@@ -199,33 +201,6 @@ STEP_NAMES = (
 
 
 @contextmanager
-def timed_steps() -> Iterator[dict[str, float]]:
-    """Add up the wall time of every call of the ingest step functions the flow's tasks call."""
-    from catalog_lib.ingest import steps
-
-    totals: dict[str, float] = dict.fromkeys(STEP_NAMES, 0.0)
-    originals = {name: getattr(steps, name) for name in STEP_NAMES}
-
-    def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        def run(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                totals[name] += time.perf_counter() - start
-
-        return run
-
-    for name, func in originals.items():
-        setattr(steps, name, wrap(name, func))
-    try:
-        yield totals
-    finally:
-        for name, func in originals.items():
-            setattr(steps, name, func)
-
-
-@contextmanager
 def prefect_server(ctx: Context) -> Iterator[None]:
     """A throwaway local Prefect server for the flow runs (loopback, no telemetry)."""
     os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(ctx.root / "prefect-results")
@@ -261,7 +236,7 @@ def run_flow(ctx: Context, csv_path: Path, env: dict[str, str]) -> dict[str, Any
     get_settings.cache_clear()
     get_runtime.cache_clear()
     try:
-        with timed_steps() as work:
+        with timed_steps(STEP_NAMES) as work:
             start = time.perf_counter()
             trigger = steps.request_ingest(
                 get_runtime(), source="bench", uri_or_key="bench/catalog.csv", scraper_revision="b"

@@ -11,9 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +19,9 @@ import psycopg
 from psycopg import sql
 
 from bench.catalog_csv import HEADER, build_csv
+from bench.timing import timed_steps
 from catalog_lib.adapters.embedded_postgres import EmbeddedPostgres
 from catalog_lib.adapters.postgres import upgrade_schema
-from catalog_lib.ingest import steps
 from catalog_lib.rules.chunking import MIB, plan_chunks
 from catalog_lib.rules.rows import parse_chunk
 from tests.factories import ingest_file, local_runtime
@@ -85,38 +83,13 @@ def parse_only(data: bytes, chunk_size: int) -> tuple[float, float, int, int]:
     return planned - start, done - planned, valid, invalid
 
 
-@contextmanager
-def timed_steps() -> Iterator[dict[str, float]]:
-    """Wrap the pipeline's step functions so each call adds its wall time to a total."""
-    totals: dict[str, float] = defaultdict(float)
-    originals = {name: getattr(steps, name) for name in STEPS}
-
-    def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                totals[name] += time.perf_counter() - start
-
-        return timed
-
-    for name, func in originals.items():
-        setattr(steps, name, wrap(name, func))
-    try:
-        yield totals
-    finally:
-        for name, func in originals.items():
-            setattr(steps, name, func)
-
-
 def full_pipeline(
     url: str, landing: Path, data: bytes, chunk_size: int
 ) -> tuple[float, dict[str, float], dict[str, Any]]:
     """Every ingest step on one process (tests.factories.ingest_file), timed per step."""
     rt = local_runtime(url, landing, chunk_size=chunk_size)
     gc.collect()
-    with timed_steps() as steps:
+    with timed_steps(STEPS) as steps:
         start = time.perf_counter()
         job = ingest_file(rt, "bench/catalog.csv", data, chunk_size=chunk_size)
         elapsed = time.perf_counter() - start

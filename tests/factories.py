@@ -188,3 +188,22 @@ def admin_dsn(conn: Any) -> str:
     """A DSN for a second session as the same user (`info.dsn` leaves the password out)."""
     password = conn.info.password
     return f"{conn.info.dsn} password={password}" if password else conn.info.dsn
+
+
+# Every table the migrations create (and the models declare), checked from both sides.
+SCHEMA_TABLES = frozenset(
+    {
+        "etl_jobs",
+        "etl_job_chunks",
+        "etl_staged_items",
+        "etl_prepared_items",
+        "catalog_items",
+        "catalog_item_etl_jobs",
+        "invalid_item_logs",
+        "operator_actions",
+        "audit_snapshots",
+        "audit_flags",
+        "maintenance_runs",
+        "webhook_deliveries",
+    }
+)

@@ -74,21 +74,27 @@ def get_deployment(name: str) -> DeploymentSpec:
     raise KeyError(name)
 
 
-def build_runner_deployments() -> list[Any]:
-    """`flow.to_deployment(...)` for every deployment, ready for `prefect.serve`."""
+def flow_and_schedules(spec: DeploymentSpec) -> tuple[Any, list[Any] | None]:
+    """The flow object a deployment runs and its Prefect schedules (None: unscheduled)."""
     from prefect.schedules import Cron, Interval
 
+    flow = getattr(importlib.import_module(spec.module), spec.function)
+    schedules: list[Any] = []
+    if spec.cron:
+        schedules.append(Cron(spec.cron, timezone=SCHEDULE_TIMEZONE))
+    if spec.interval_s:
+        schedules.append(Interval(timedelta(seconds=spec.interval_s)))
+    return flow, schedules or None
+
+
+def build_runner_deployments() -> list[Any]:
+    """`flow.to_deployment(...)` for every deployment, ready for `prefect.serve`."""
     built = []
     for spec in DEPLOYMENTS:
-        flow = getattr(importlib.import_module(spec.module), spec.function)
-        schedules: list[Any] = []
-        if spec.cron:
-            schedules.append(Cron(spec.cron, timezone=SCHEDULE_TIMEZONE))
-        if spec.interval_s:
-            schedules.append(Interval(timedelta(seconds=spec.interval_s)))
+        flow, schedules = flow_and_schedules(spec)
         built.append(
             flow.to_deployment(
-                name=spec.name, schedules=schedules or None, parameters=dict(spec.parameters)
+                name=spec.name, schedules=schedules, parameters=dict(spec.parameters)
             )
         )
     return built

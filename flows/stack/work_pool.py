@@ -11,15 +11,13 @@ not import prefect.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import signal
 import socket
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flows.stack.deployments import DEPLOYMENTS, SCHEDULE_TIMEZONE
+from flows.stack.deployments import DEPLOYMENTS, flow_and_schedules
 from flows.stack.serve_process import HEARTBEAT_FREQUENCY_S
 
 DEFAULT_POOL = "catalog-etl"
@@ -54,19 +52,13 @@ def ensure_work_pool(name: str) -> bool:
 def build_pool_deployments(pool: str) -> list[Any]:
     """Every deployment of `flows.stack.deployments`, to run on `pool` from this checkout."""
     from prefect.runner.storage import LocalStorage
-    from prefect.schedules import Cron, Interval
 
     built = []
     for spec in DEPLOYMENTS:
-        flow = getattr(importlib.import_module(spec.module), spec.function)
-        schedules: list[Any] = []
-        if spec.cron:
-            schedules.append(Cron(spec.cron, timezone=SCHEDULE_TIMEZONE))
-        if spec.interval_s:
-            schedules.append(Interval(timedelta(seconds=spec.interval_s)))
+        flow, schedules = flow_and_schedules(spec)
         deployment = flow.to_deployment(
             name=spec.name,
-            schedules=schedules or None,
+            schedules=schedules,
             parameters=dict(spec.parameters),
             work_pool_name=pool,
             job_variables={"env": {"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": HEARTBEAT_FREQUENCY_S}},

@@ -28,23 +28,11 @@ from catalog_lib.core.errors import (
     TerminalError,
     TransientError,
 )
+from tests.factories import SCHEMA_TABLES
 
 pytestmark = pytest.mark.postgres
 
-TABLES = {
-    "etl_jobs",
-    "etl_job_chunks",
-    "etl_staged_items",
-    "etl_prepared_items",
-    "catalog_items",
-    "catalog_item_etl_jobs",
-    "invalid_item_logs",
-    "operator_actions",
-    "audit_snapshots",
-    "audit_flags",
-    "maintenance_runs",
-    "webhook_deliveries",
-}
+TABLES = SCHEMA_TABLES
 
 
 def _tables(url: str) -> set[str]:

@@ -23,21 +23,9 @@ from catalog_lib.adapters.postgres import (
 )
 from catalog_lib.models.jobs import JobStatus
 from catalog_lib.models.schema import COMPARE_OPTIONS, DEPLOYMENT_DEPENDENT_INDEXES, metadata
+from tests.factories import SCHEMA_TABLES
 
-TABLES = {
-    "etl_jobs",
-    "etl_job_chunks",
-    "etl_staged_items",
-    "etl_prepared_items",
-    "catalog_items",
-    "catalog_item_etl_jobs",
-    "invalid_item_logs",
-    "operator_actions",
-    "audit_snapshots",
-    "audit_flags",
-    "maintenance_runs",
-    "webhook_deliveries",
-}
+TABLES = SCHEMA_TABLES
 
 
 def _differences(url: str, target: sa.MetaData) -> list[Any]:
