@@ -1,4 +1,4 @@
-"""Wall time per ingest step: wrap `catalog_lib.ingest.steps` functions while a run is measured."""
+"""Wall time per ingest step: wrap the step functions (`ingest.steps`, `ingest.reconciling`)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from typing import Any
 @contextmanager
 def timed_steps(names: Iterable[str]) -> Iterator[dict[str, float]]:
     """Add up the wall time of every call of the named step functions until the block ends."""
-    from catalog_lib.ingest import steps
+    from catalog_lib.ingest import reconciling, steps
 
     totals: dict[str, float] = dict.fromkeys(names, 0.0)
-    originals = {name: getattr(steps, name) for name in totals}
+    homes = {name: steps if hasattr(steps, name) else reconciling for name in totals}
+    originals = {name: getattr(homes[name], name) for name in totals}
 
     def wrap(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -27,9 +28,9 @@ def timed_steps(names: Iterable[str]) -> Iterator[dict[str, float]]:
         return timed
 
     for name, func in originals.items():
-        setattr(steps, name, wrap(name, func))
+        setattr(homes[name], name, wrap(name, func))
     try:
         yield totals
     finally:
         for name, func in originals.items():
-            setattr(steps, name, func)
+            setattr(homes[name], name, func)

@@ -8,37 +8,32 @@ from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import (
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, State, TaskRun
 from prefect.context import TaskRunContext
 from prefect.futures import as_completed
 from prefect.runtime import flow_run as current_flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task, exponential_backoff
 
-from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectVersion
 from catalog_lib.core.errors import CatalogError, JobNotRunnableError, TransientError
 from catalog_lib.core.failpoints import failpoint
-from catalog_lib.core.settings import Settings, get_settings
-from catalog_lib.ingest import steps
+from catalog_lib.core.settings import get_settings
+from catalog_lib.ingest import reconciling, steps
 from catalog_lib.ingest.applying import ApplyResult
 from catalog_lib.ingest.jobs import JobStatus, JobTotals
 from catalog_lib.ingest.ledger import ChunkResult
 from catalog_lib.ingest.liveness import JobLease, acquire_lease
-from catalog_lib.models.jobs import ChunkStatus, EtlJob
+from catalog_lib.models.jobs import EtlJob
 from catalog_lib.ops import rerun
-from catalog_lib.ops.reports import JobDetail, get_job_detail
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.records import PARSER_VERSION
-from flows.artifacts import artifact_key, merge_tags, run_tags
+from flows.artifacts import merge_tags, run_tags
+from flows.job_artifacts import publish_failure_artifact, publish_summary_artifact
 from flows.run_logs import configure_flow_observability
 from flows.runtime import get_runtime
+from flows.task_runners import deployed_task_runner, task_runner
 
 CACHE_EXPIRATION = timedelta(days=7)
 P = ParamSpec("P")
@@ -145,14 +140,9 @@ def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> 
     name="reconcile",
     **TRANSIENT_RETRIES,
 )
-def reconcile_task(job_id: str) -> steps.ReconcileReport:
+def reconcile_task(job_id: str) -> reconciling.ReconcileReport:
     """Count the source's records independently; store the delta, or why it is unverified."""
-    return steps.reconcile_job(get_runtime(), uuid.UUID(job_id))
-
-
-def _thread_pool(max_workers: int) -> Any:
-    # Typed as Any: Prefect's generic TaskRunner annotations do not accept the concrete runner.
-    return ThreadPoolTaskRunner(max_workers=max_workers)
+    return reconciling.reconcile_job(get_runtime(), uuid.UUID(job_id))
 
 
 def _run_name() -> str:
@@ -205,64 +195,9 @@ def _end_job(flow_run: FlowRun, state: State[Any], status: JobStatus) -> None:
             flow_run_id=flow_run.id,
         )
         if ended and status is JobStatus.FAILED:
-            _publish_failure(uuid.UUID(str(job_id)))
+            publish_failure_artifact(uuid.UUID(str(job_id)))
     finally:
         _release_lease(flow_run)
-
-
-def _job_detail(job_id: uuid.UUID) -> JobDetail | None:
-    with connect(get_runtime().database_url) as conn:
-        return get_job_detail(conn, job_id)
-
-
-def _rejections(detail: JobDetail) -> str:
-    """`sku: missing (3); price: not a number (1)` — counts only, never row content."""
-    return "; ".join(
-        f"{r.field or 'row'}: {r.reason or 'invalid'} ({r.rows})" for r in detail.invalid_reasons
-    )
-
-
-def _failed_step(detail: JobDetail) -> str | None:
-    """The ledger entry that failed: `chunk 2` (bytes when known) or `apply partition 1 of 4`."""
-    for entry in detail.ledger:
-        if entry.status is ChunkStatus.FAILED:
-            where = f"chunk {entry.chunk_index}"
-            if entry.byte_start is not None and entry.byte_end is not None:
-                where += f" (bytes {entry.byte_start}–{entry.byte_end})"
-            return where
-    total = len(detail.apply_partitions)
-    for entry in detail.apply_partitions:
-        if entry.status is ChunkStatus.FAILED:
-            return f"apply partition {entry.chunk_index + 1} of {total}"
-    return None
-
-
-def _publish_failure(job_id: uuid.UUID) -> None:
-    """A failed job's row in its source's artifact history: error kind, message, failed step."""
-    try:
-        detail = _job_detail(job_id)
-        if detail is None:
-            return
-        job = detail.job
-        create_table_artifact(
-            [
-                {
-                    "job_id": str(job.id),
-                    "status": "failed",
-                    "object_key": job.object_key,
-                    "error_kind": job.error_kind,
-                    "error_message": job.error_message,
-                    "failed_step": _failed_step(detail) or "–",
-                    "total_processed": job.total_processed,
-                    "total_invalid": job.total_invalid,
-                    "rejections": _rejections(detail) or "–",
-                }
-            ],
-            key=artifact_key("ingest", job.source),
-            description=f"Ingest of {job.object_key} failed: {job.error_kind}",
-        )
-    except Exception:  # noqa: BLE001 - an artifact never changes the job's outcome
-        get_run_logger().warning("could not publish the failure artifact of job %s", job_id)
 
 
 def _describe_failure(state: State[Any]) -> tuple[str, str]:
@@ -295,7 +230,7 @@ def _on_completion(flow: Any, flow_run: FlowRun, state: State[Any]) -> None:  # 
     on_crashed=[_on_failure],
     on_cancellation=[_on_cancellation],
     on_completion=[_on_completion],
-    task_runner=_thread_pool(16),
+    task_runner=deployed_task_runner(),
     persist_result=True,
 )
 def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # noqa: ARG001 - run name
@@ -365,13 +300,7 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
         "reconcile_counter": report.counter,
         "reconcile_note": report.note,
     }
-    detail = _job_detail(uuid.UUID(job_id))
-    rejections = _rejections(detail) if detail is not None else ""
-    create_table_artifact(
-        [{"status": "completed", **summary, "rejections": rejections or "–"}],
-        key=artifact_key("ingest", job.source),
-        description=f"Ingest of {job.object_key}",
-    )
+    publish_summary_artifact(uuid.UUID(job_id), job.source, job.object_key, summary)
     logger.info(
         "job %s completed: %d rows (%d valid, %d rejected), reconcile delta %s",
         job_id,
@@ -445,23 +374,4 @@ def _with_retry_policy(task: Task[P, R]) -> Task[P, R]:
 
 def configured_flow() -> Any:
     """The flow with the configured task runner, concurrency and retry policy applied."""
-    settings = get_settings()
-    if settings.task_runner == "dask":
-        return ingest_catalog.with_options(task_runner=_dask_runner(settings))
-    return ingest_catalog.with_options(task_runner=_thread_pool(settings.chunk_concurrency))
-
-
-def _dask_runner(settings: Settings) -> Any:
-    """prefect-dask's runner: the scheduler at dask_address, else a local cluster per run."""
-    from prefect_dask.task_runners import DaskTaskRunner  # late: dask takes a second to import
-
-    if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": settings.dask_workers,
-            "threads_per_worker": 1,
-            "processes": settings.dask_processes,
-            "dashboard_address": None,
-        }
-    )
+    return ingest_catalog.with_options(task_runner=task_runner(get_settings()))

@@ -14,7 +14,7 @@ import psycopg
 from catalog_lib.adapters.embeddings import EmbeddingProvider, NoEmbeddings
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import StorageConfig, open_store
-from catalog_lib.ingest import steps
+from catalog_lib.ingest import reconciling, steps
 from catalog_lib.ingest.liveness import LEASE_NAMESPACE, lease_key
 
 HEADER = (
@@ -101,7 +101,7 @@ def run_steps(
     steps.aggregate_job(
         rt, job_id, expected_records=planned.record_count, expected_chunks=len(planned.chunks)
     )
-    steps.reconcile_job(rt, job_id)
+    reconciling.reconcile_job(rt, job_id)
     for partition in range(planned.apply_partitions):
         steps.run_apply_partition(
             rt, job_id, partition, planned.apply_partitions, planned.source_version

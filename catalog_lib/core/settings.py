@@ -63,11 +63,12 @@ class Settings(BaseSettings):
     apply_partitions: int = Field(
         default=4, ge=1, le=256, description="SKU-hash partitions of the apply phase."
     )
-    task_runner: Literal["threads", "dask"] = Field(
+    task_runner: Literal["threads", "processes", "dask"] = Field(
         default="threads",
         description="Where a job's tasks run: `threads` (Prefect's thread pool in the flow's "
-        "process) or `dask` (prefect-dask's DaskTaskRunner: a local cluster, or the scheduler "
-        "at `CATALOG_DASK_ADDRESS`).",
+        "process; the fastest measured on a 2-core machine), `processes` (Prefect's process "
+        "pool, at most one worker per core) or `dask` (prefect-dask's DaskTaskRunner: a local "
+        "cluster, or the scheduler at `CATALOG_DASK_ADDRESS`).",
     )
     dask_address: str | None = Field(
         default=None,

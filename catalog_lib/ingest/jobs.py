@@ -13,7 +13,7 @@ import psycopg
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.adapters.storage import ObjectVersion
-from catalog_lib.core.errors import DatabaseConflictError, JobNotFoundError
+from catalog_lib.core.errors import DatabaseConflictError, JobNotFoundError, SourceChangedError
 from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
 
 __all__ = [
@@ -224,6 +224,18 @@ def record_unverified(
     conn.commit()
     if row is None:
         raise LookupError(f"job {job_id} does not exist")
+
+
+def stored_version(job: EtlJob) -> ObjectVersion:
+    """The object version the job was created from (its HEAD: size, ETag, last-modified)."""
+    # Jobs are created from a HEAD, so the version is complete; a legacy row without one
+    # cannot be verified against the live object, which is what a changed source means.
+    size, etag, modified = job.source_size, job.source_etag, job.source_last_modified
+    if size is None or etag is None or modified is None:
+        raise SourceChangedError(
+            "the job has no stored object version", object_key=job.object_key, stored_etag=etag
+        )
+    return ObjectVersion(uri=job.object_key, size=size, etag=etag, last_modified=modified)
 
 
 def source_version_of(job: EtlJob) -> datetime:

@@ -9,10 +9,8 @@ between steps (tasks may run in other threads or processes). The functions a ste
 Connections raise error-tree exceptions themselves, so a step has no error translation of
 its own.
 
-Each step opens its own database connection from the runtime's URL (connections are never
-passed between steps: tasks may run in other threads or processes).
-
-Order: start, plan, chunks, aggregate, reconcile, apply, finalize. Everything that may fail a
+Order: start, plan, chunks, aggregate, reconcile (its own module, `ingest.reconciling`),
+apply, finalize. Everything that may fail a
 job on its own (the plan, a chunk, the ledger check, a transient error while counting) runs
 before apply; reconcile records a count mismatch or an uncountable file on the job instead of
 failing it. Apply partitions only prepare (merge and embed into `etl_prepared_items`);
@@ -30,19 +28,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
-from catalog_lib.adapters.counting import count_records
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import Connection, connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import (
-    CatalogError,
     DatabaseError,
     JobNotFoundError,
     JobNotRunnableError,
     LedgerIncompleteError,
     SourceChangedError,
     StorageError,
-    TransientError,
 )
 from catalog_lib.ingest import jobs, ledger
 from catalog_lib.ingest.applying import ApplyResult, apply_partition, publish_job
@@ -100,23 +95,6 @@ class PlannedJob:
         return replace(self, header=b"")
 
 
-@dataclass(frozen=True)
-class ReconcileReport:
-    """The independent record count of the source against what the job processed.
-
-    ``expected`` and ``delta`` are None when no count could be made (``note`` says why);
-    ``counter`` names the implementation that counted (``duckdb`` or ``grammar``).
-    """
-
-    job_id: uuid.UUID
-    expected: int | None
-    actual: int
-    delta: int | None
-    verified_at: datetime
-    counter: str | None = None
-    note: str | None = None
-
-
 def request_ingest(
     rt: Runtime,
     *,
@@ -169,24 +147,13 @@ def start_job(rt: Runtime, job_id: uuid.UUID, flow_run_id: uuid.UUID | None) -> 
     return refreshed
 
 
-def _job_version(job: EtlJob) -> ObjectVersion:
-    # Jobs are created from a HEAD, so the version is complete; a legacy row without one
-    # cannot be verified against the live object, which is what a changed source means.
-    size, etag, modified = job.source_size, job.source_etag, job.source_last_modified
-    if size is None or etag is None or modified is None:
-        raise SourceChangedError(
-            "the job has no stored object version", object_key=job.object_key, stored_etag=etag
-        )
-    return ObjectVersion(uri=job.object_key, size=size, etag=etag, last_modified=modified)
-
-
 def plan_job(rt: Runtime, job_id: uuid.UUID) -> PlannedJob:
     """Plan record-aligned chunks of the job's object version (one streaming read)."""
     with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise JobNotFoundError("job does not exist", job_id=job_id)
-        version = _job_version(job)
+        version = jobs.stored_version(job)
         live = rt.store.head(version.uri)
         if (live.etag, live.size) != (version.etag, version.size):
             raise SourceChangedError(
@@ -372,64 +339,6 @@ def aggregate_job(
             records_planned=expected_records,
         )
     return totals
-
-
-def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
-    """Count the source's logical records independently and store the result on the job.
-
-    Runs before apply and never fails the job over the count: a delta is stored and logged as
-    `etl.reconcile.mismatch`; a file that cannot be counted (changed, gone, unreadable) is
-    stored as `unverified: why`, logged as `etl.reconcile.unverified`. Both make the audit raise
-    `reconcile_mismatch`. Only transient errors propagate (the task retries them).
-    """
-    with connect(rt.database_url) as conn:
-        job = jobs.get_job(conn, job_id)
-        if job is None:
-            raise JobNotFoundError("job does not exist", job_id=job_id)
-        processed = int(job.total_processed)
-        verified_at = datetime.now(UTC)
-        try:
-            counted = count_records(rt.store, _job_version(job))
-        except TransientError:
-            raise
-        except CatalogError as exc:
-            why = f"{exc.kind}: {exc}"
-            jobs.record_unverified(conn, job_id, why=why, at=verified_at)
-            log.warning(
-                "reconcile could not count the source",
-                extra={"event": "etl.reconcile.unverified", "job_id": str(job_id), "why": why},
-            )
-            return ReconcileReport(
-                job_id, None, processed, None, verified_at, None, f"unverified: {why}"
-            )
-        delta = jobs.record_reconcile(
-            conn,
-            job_id,
-            verified_row_count=counted.records,
-            verified_at=verified_at,
-            counter=counted.method,
-            note=counted.note,
-        )
-    if delta != 0:
-        log.warning(
-            "reconcile found a delta",
-            extra={
-                "event": "etl.reconcile.mismatch",
-                "job_id": str(job_id),
-                "delta": delta,
-                "expected": counted.records,
-                "counter": counted.method,
-            },
-        )
-    return ReconcileReport(
-        job_id=job_id,
-        expected=counted.records,
-        actual=processed,
-        delta=delta,
-        verified_at=verified_at,
-        counter=counted.method,
-        note=counted.note,
-    )
 
 
 def finalize_job(rt: Runtime, job_id: uuid.UUID) -> jobs.JobTotals | None:

@@ -8,8 +8,6 @@ import uuid
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from catalog_lib.adapters.postgres import connect, get_schema_status, resolve_database
@@ -18,10 +16,8 @@ from catalog_lib.core.settings import get_settings
 from catalog_lib.core.sizes import parse_size
 from catalog_lib.ingest import steps
 from catalog_lib.models.jobs import EtlJob, JobStatus
-from catalog_lib.models.operations import OperatorAction
 from catalog_lib.ops.documents import job_detail_document, job_list_document
 from catalog_lib.ops.reports import (
-    JobDetail,
     RejectedRow,
     get_job_detail,
     job_replacements,
@@ -29,6 +25,7 @@ from catalog_lib.ops.reports import (
     list_rejected_rows,
 )
 from catalog_lib.rules.intake import validate_source
+from flows.cli.job_views import print_job_detail
 from flows.cli.output import (
     JSON_OPTION,
     ExitCode,
@@ -273,7 +270,7 @@ def job_show(job_ref: JobRefArgument, as_json: bool = JSON_OPTION) -> None:
         fail(f"no job {job_ref}", code=ExitCode.REFUSED, as_json=as_json, kind="not_found")
     document = job_detail_document(detail)
     document["flow_run_url"] = flow_run_link(settings.state_dir, detail.job.flow_run_id)
-    emit(document, as_json=as_json, text=lambda: _print_job(detail, document))
+    emit(document, as_json=as_json, text=lambda: print_job_detail(detail, document))
 
 
 @job_app.command("rows")
@@ -327,94 +324,3 @@ def _print_rejected(job_id: uuid.UUID, rows: list[RejectedRow], reason: str | No
             values,
         )
     make_console().print(table)
-
-
-def _print_job(detail: JobDetail, doc: dict[str, Any]) -> None:
-    console = make_console()
-    for key in (
-        "job_id",
-        "status",
-        "source",
-        "object_key",
-        "source_etag",
-        "flow_run_id",
-        "flow_run_url",
-        "created_at",
-        "completed_at",
-        "total_processed",
-        "total_valid",
-        "total_invalid",
-        "total_embedding_failures",
-        "verified_row_count",
-        "reconcile_delta",
-        "supersedes_job_id",
-        "error_kind",
-        "error_message",
-    ):
-        console.print(f"[bold]{key:>24}[/bold]: {escape(shown(doc[key]))}", highlight=False)
-    ledger = Table(
-        "chunk", "bytes", "records", "status", "attempts", "valid", "invalid", title="chunk ledger"
-    )
-    for c in detail.ledger:
-        ledger.add_row(
-            str(c.chunk_index),
-            f"{c.byte_start}-{c.byte_end}",
-            str(c.record_count),
-            str(c.status),
-            str(c.attempts),
-            str(c.rows_valid),
-            str(c.rows_invalid),
-        )
-    console.print(ledger)
-    if detail.invalid_reasons:
-        reasons = Table("field", "reason", "rows", title="rejected rows by reason")
-        for r in detail.invalid_reasons:
-            reasons.add_row(r.field, r.reason, str(r.rows))
-        console.print(reasons)
-    if len(detail.supersession_chain) > 1:
-        _print_chain(console, detail)
-    if detail.operator_actions:
-        _print_actions(console, detail.operator_actions)
-
-
-_RELATION = {
-    "replaces": "replaced by this job",
-    "self": "this job",
-    "replaced_by": "replaces this job",
-}
-
-
-def _print_chain(console: Console, detail: JobDetail) -> None:
-    """The chain oldest first, and in words: what this job replaces, what replaced it."""
-    console.print(f"[bold]{'replaces':>24}[/bold]: {_ids(detail.replaces)}")
-    console.print(f"[bold]{'replaced by':>24}[/bold]: {_ids(detail.replaced_by)}")
-    chain = Table("job", "relation", "mode", "status", "created", title="supersession chain")
-    for c in detail.supersession_chain:
-        chain.add_row(
-            str(c.id),
-            _RELATION.get(c.relation, ""),
-            str(c.mode),
-            str(c.status),
-            str(c.created_at),
-        )
-    console.print(chain)
-
-
-def _ids(ids: list[uuid.UUID]) -> str:
-    return ", ".join(str(i) for i in ids) if ids else "-"
-
-
-def _print_actions(console: Console, rows: list[OperatorAction]) -> None:
-    table = Table(
-        "when", "actor", "action", "outcome", "code", "result job", title="operator actions"
-    )
-    for a in rows:
-        table.add_row(
-            a.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            a.actor,
-            a.action,
-            str(a.outcome),
-            a.code or "",
-            str(a.result_job_id or ""),
-        )
-    console.print(table)

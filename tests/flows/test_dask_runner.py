@@ -1,4 +1,4 @@
-"""CATALOG_TASK_RUNNER=dask runs the same ingest flow on a local Dask cluster, same result."""
+"""CATALOG_TASK_RUNNER=dask or processes runs the same ingest flow elsewhere, same result."""
 
 from __future__ import annotations
 
@@ -87,6 +87,27 @@ def test_dask_runner_gives_the_thread_pool_catalog(
     assert on_dask[:2] == threads[:2]
 
 
+def test_process_pool_gives_the_thread_pool_catalog(
+    flow_env: Path, second_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = build_csv(120)
+    threads = _ingest(flow_env, data)
+    assert threads[0][0] == "completed"
+
+    monkeypatch.setenv("CATALOG_DATABASE_URL", second_db_url)
+    monkeypatch.setenv("CATALOG_TASK_RUNNER", "processes")
+    monkeypatch.setenv("CATALOG_CHUNK_CONCURRENCY", "2")
+    get_settings.cache_clear()
+    get_runtime.cache_clear()
+    runner = ingest_module.configured_flow().task_runner
+    assert type(runner).__name__ == "ProcessPoolTaskRunner"
+    assert runner._max_workers == 2
+    in_processes = _ingest(flow_env, data)
+    assert in_processes[2] == threads[2]
+    assert in_processes[3] == threads[3]
+    assert in_processes[:2] == threads[:2]
+
+
 def test_dask_address_setting_selects_an_existing_scheduler(
     flow_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,3 +119,27 @@ def test_dask_address_setting_selects_an_existing_scheduler(
     monkeypatch.setenv("CATALOG_TASK_RUNNER", "threads")
     get_settings.cache_clear()
     assert type(ingest_module.configured_flow().task_runner).__name__ == "ThreadPoolTaskRunner"
+
+
+@pytest.mark.parametrize(
+    ("kind", "runner"),
+    [
+        ("threads", "ThreadPoolTaskRunner"),
+        ("processes", "ProcessPoolTaskRunner"),
+        ("dask", "DaskTaskRunner"),
+    ],
+)
+def test_the_deployed_flow_takes_the_runner_configured_when_a_run_starts(
+    monkeypatch: pytest.MonkeyPatch, kind: str, runner: str
+) -> None:
+    # Deployments import `ingest_catalog` itself, once; each run duplicates its runner.
+    monkeypatch.setenv("CATALOG_TASK_RUNNER", kind)
+    monkeypatch.setenv("CATALOG_CHUNK_CONCURRENCY", "3")
+    get_settings.cache_clear()
+    try:
+        made = ingest_module.ingest_catalog.task_runner.duplicate()
+    finally:
+        get_settings.cache_clear()
+    assert type(made).__name__ == runner
+    if kind == "threads":
+        assert made._max_workers == 3

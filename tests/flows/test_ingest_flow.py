@@ -20,7 +20,7 @@ from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import DatabaseConflictError, MalformedCsvError, StorageError
 from catalog_lib.core.settings import get_settings
-from catalog_lib.ingest import steps
+from catalog_lib.ingest import reconciling, steps
 from flows import ingest as ingest_module
 from flows.runtime import get_runtime
 from tests.factories import HEADER, admin_dsn, catalog_row, catalog_snapshot, job_row, to_csv
@@ -255,14 +255,17 @@ def test_a_killed_connection_in_a_chunk_task_is_retried(
     assert (job["status"], job["total_processed"]) == ("completed", 60)
 
 
-@pytest.mark.parametrize("step", ["plan_job", "aggregate_job", "reconcile_job"])
+@pytest.mark.parametrize(
+    ("module", "step"),
+    [(steps, "plan_job"), (steps, "aggregate_job"), (reconciling, "reconcile_job")],
+)
 def test_plan_aggregate_and_reconcile_use_the_configured_retry_policy(
-    flow_env: Path, monkeypatch: pytest.MonkeyPatch, step: str
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch, module: Any, step: str
 ) -> None:
     monkeypatch.setenv("CATALOG_TASK_RETRIES", "1")
     get_settings.cache_clear()
     job_id = _trigger("a.csv", to_csv(_rows(20)))
-    real = getattr(steps, step)
+    real = getattr(module, step)
     calls: list[str] = []
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -271,7 +274,7 @@ def test_plan_aggregate_and_reconcile_use_the_configured_retry_policy(
             raise DatabaseConflictError("transaction conflict", sqlstate="40001")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(steps, step, flaky)
+    monkeypatch.setattr(module, step, flaky)
     state = _run(job_id)
     assert state.is_failed()
     assert calls == [step, step]  # one try and exactly the one configured retry (not 3)

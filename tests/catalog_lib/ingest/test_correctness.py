@@ -17,7 +17,7 @@ import pytest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.core.errors import MalformedCsvError, StorageError
-from catalog_lib.ingest import steps
+from catalog_lib.ingest import reconciling, steps
 from tests.factories import catalog_snapshot, ingest_file, job_row, local_runtime, run_steps
 
 pytestmark = pytest.mark.postgres
@@ -97,7 +97,7 @@ def test_a_transient_counting_failure_fails_the_job_before_anything_is_published
     def unavailable(*_: object) -> None:
         raise StorageError("storage unavailable while counting")
 
-    monkeypatch.setattr(steps, "count_records", unavailable)
+    monkeypatch.setattr(reconciling, "count_records", unavailable)
     rt = local_runtime(db_url, tmp_path / "landing")
     rt.store.write("a.csv", _case("literal_quote.csv"))
     trigger = steps.request_ingest(rt, source="s", uri_or_key="a.csv", scraper_revision="r")
@@ -117,7 +117,7 @@ def test_an_uncountable_file_completes_unverified_and_flagged(
     def uncountable(*_: object) -> None:
         raise MalformedCsvError("the counter gave up")
 
-    monkeypatch.setattr(steps, "count_records", uncountable)
+    monkeypatch.setattr(reconciling, "count_records", uncountable)
     rt = local_runtime(db_url, tmp_path / "landing")
     job = ingest_file(rt, "a.csv", _case("literal_quote.csv"))
     assert job["status"] == "completed"
@@ -143,7 +143,7 @@ def test_a_source_removed_before_reconcile_is_unverified_not_failed(
         expected_chunks=len(planned.chunks),
     )
     (tmp_path / "landing" / "a.csv").write_bytes(b"name\nchanged\n")
-    report = steps.reconcile_job(rt, trigger.job_id)
+    report = reconciling.reconcile_job(rt, trigger.job_id)
     assert report.expected is None
     assert report.note is not None
     assert report.note.startswith("unverified: etag_mismatch")

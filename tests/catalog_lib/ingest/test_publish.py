@@ -17,7 +17,7 @@ import pytest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.core.errors import DatabaseError, JobNotRunnableError, LedgerIncompleteError
-from catalog_lib.ingest import applying, liveness, steps
+from catalog_lib.ingest import applying, liveness, reconciling, steps
 from catalog_lib.ingest.jobs import JobStatus
 from tests.factories import (
     catalog_row,
@@ -97,7 +97,7 @@ def _run_until_publish(rt: steps.Runtime, job_id: uuid.UUID) -> steps.PlannedJob
     steps.aggregate_job(
         rt, job_id, expected_records=planned.record_count, expected_chunks=len(planned.chunks)
     )
-    steps.reconcile_job(rt, job_id)
+    reconciling.reconcile_job(rt, job_id)
     return planned
 
 
