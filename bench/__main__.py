@@ -194,6 +194,7 @@ STEP_NAMES = (
     "plan_job",
     "run_chunk",
     "aggregate_job",
+    "count_source",
     "reconcile_job",
     "run_apply_partition",
     "finalize_job",

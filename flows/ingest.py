@@ -137,12 +137,21 @@ def aggregate_task(job_id: str, expected_records: int, expected_chunks: int) -> 
 
 
 @task(
+    name="count",
+    **TRANSIENT_RETRIES,
+)
+def count_task(job_id: str) -> reconciling.SourceCount:
+    """Count the source's records independently (DuckDB) while the chunks load."""
+    return reconciling.count_source(get_runtime(), uuid.UUID(job_id))
+
+
+@task(
     name="reconcile",
     **TRANSIENT_RETRIES,
 )
-def reconcile_task(job_id: str) -> reconciling.ReconcileReport:
-    """Count the source's records independently; store the delta, or why it is unverified."""
-    return reconciling.reconcile_job(get_runtime(), uuid.UUID(job_id))
+def reconcile_task(job_id: str, source: reconciling.SourceCount) -> reconciling.ReconcileReport:
+    """Store the independent count against what the job processed, or why it is unverified."""
+    return reconciling.reconcile_job(get_runtime(), uuid.UUID(job_id), source)
 
 
 def _run_name() -> str:
@@ -263,12 +272,16 @@ def ingest_catalog(job_id: str, label: str | None = None) -> dict[str, Any]:  # 
     )
     # The header is read here, in the flow, so no persisted task result ever holds it.
     header = steps.read_header(rt, planned.version, planned.data_start)
+    # The independent count reads the file beside the chunk tasks (one more runner worker).
+    counting = (
+        _with_retry_policy(count_task).with_options(task_run_name=f"count {source}").submit(job_id)
+    )
     _load_chunks(job_id, planned, header)
     totals = _with_retry_policy(aggregate_task).with_options(task_run_name=f"aggregate {source}")(
         job_id, planned.record_count, len(planned.chunks)
     )
     report = _with_retry_policy(reconcile_task).with_options(task_run_name=f"reconcile {source}")(
-        job_id
+        job_id, counting.result()
     )
     count = planned.apply_partitions
     partitions = [

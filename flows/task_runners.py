@@ -3,9 +3,9 @@
 `CATALOG_TASK_RUNNER` picks one (threads by default: on a 2-core machine Prefect's process
 pool was slower, because every task run sets up its own engine in the worker process;
 docs/scaling.md has the numbers). Either pool runs at most `CATALOG_CHUNK_CONCURRENCY` chunk
-tasks at once (the flow keeps that window itself), and a process pool never has more workers
-than cores. Each task opens one PostgreSQL connection, so the concurrency setting is also the
-job's connection budget.
+tasks at once (the flow keeps that window itself) plus the reconcile count that reads the file
+beside them, and a process pool never has more workers than cores. Each task opens one
+PostgreSQL connection, so the concurrency setting (+1) is also the job's connection budget.
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ def task_runner(settings: Settings) -> Any:
     if settings.task_runner == "dask":
         return _dask_runner(settings)
     if settings.task_runner == "processes":
-        return ProcessPoolTaskRunner(max_workers=max(1, min(settings.chunk_concurrency, cores())))
-    return thread_pool(settings.chunk_concurrency)
+        return ProcessPoolTaskRunner(
+            max_workers=max(1, min(settings.chunk_concurrency + 1, cores()))
+        )
+    return thread_pool(settings.chunk_concurrency + 1)  # + the count beside the chunks
 
 
 def _dask_runner(settings: Settings) -> Any:

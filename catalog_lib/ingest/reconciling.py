@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from catalog_lib.adapters.counting import count_records
+from catalog_lib.adapters.counting import RecordCount, count_records
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.core.errors import CatalogError, JobNotFoundError, TransientError
 from catalog_lib.ingest import jobs
@@ -39,26 +39,54 @@ class ReconcileReport:
     note: str | None = None
 
 
-def reconcile_job(rt: Runtime, job_id: uuid.UUID) -> ReconcileReport:
-    """Count the source's logical records independently and store the result on the job.
+@dataclass(frozen=True)
+class SourceCount:
+    """The independent count of a job's source, or why none could be made (`unverified`)."""
 
-    Runs before apply and never fails the job over the count: a delta is stored and logged as
-    `etl.reconcile.mismatch`; a file that cannot be counted (changed, gone, unreadable) is
-    stored as `unverified: why`, logged as `etl.reconcile.unverified`. Both make the audit raise
-    `reconcile_mismatch`. Only transient errors propagate (the task retries them).
+    counted: RecordCount | None
+    unverified: str | None = None
+
+
+def count_source(rt: Runtime, job_id: uuid.UUID) -> SourceCount:
+    """Count the job's object version; nothing is written (the flow runs it beside the chunks).
+
+    A file that cannot be counted (changed, gone, unreadable) is a `SourceCount` with the
+    reason; only transient errors propagate (the task retries them).
     """
+    with connect(rt.database_url) as conn:
+        job = jobs.get_job(conn, job_id)
+    if job is None:
+        raise JobNotFoundError("job does not exist", job_id=job_id)
+    try:
+        return SourceCount(count_records(rt.store, jobs.stored_version(job)))
+    except TransientError:
+        raise
+    except CatalogError as exc:
+        return SourceCount(None, f"{exc.kind}: {exc}")
+
+
+def reconcile_job(
+    rt: Runtime, job_id: uuid.UUID, source: SourceCount | None = None
+) -> ReconcileReport:
+    """Store the source's independent record count on the job, against what it processed.
+
+    `source` is the count `count_source` made while the chunks loaded; without one the source
+    is counted now (the `reconcile-job` action). Runs before apply and never fails the job
+    over the count: a delta is stored and logged as `etl.reconcile.mismatch`; a file that
+    cannot be counted is stored as `unverified: why`, logged as `etl.reconcile.unverified`.
+    Both make the audit raise `reconcile_mismatch`. Only transient errors propagate.
+    """
+    if source is None:
+        source = count_source(rt, job_id)
     with connect(rt.database_url) as conn:
         job = jobs.get_job(conn, job_id)
         if job is None:
             raise JobNotFoundError("job does not exist", job_id=job_id)
         processed = int(job.total_processed)
         verified_at = datetime.now(UTC)
-        try:
-            counted = count_records(rt.store, jobs.stored_version(job))
-        except TransientError:
-            raise
-        except CatalogError as exc:
-            why = f"{exc.kind}: {exc}"
+        counted = source.counted
+        if counted is None:
+            why = source.unverified or "not counted"
             jobs.record_unverified(conn, job_id, why=why, at=verified_at)
             log.warning(
                 "reconcile could not count the source",

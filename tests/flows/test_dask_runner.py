@@ -101,7 +101,7 @@ def test_process_pool_gives_the_thread_pool_catalog(
     get_runtime.cache_clear()
     runner = ingest_module.configured_flow().task_runner
     assert type(runner).__name__ == "ProcessPoolTaskRunner"
-    assert runner._max_workers == 2
+    assert runner._max_workers == 2  # the cores, below 2 chunk tasks + the count
     in_processes = _ingest(flow_env, data)
     assert in_processes[2] == threads[2]
     assert in_processes[3] == threads[3]
@@ -142,4 +142,4 @@ def test_the_deployed_flow_takes_the_runner_configured_when_a_run_starts(
         get_settings.cache_clear()
     assert type(made).__name__ == runner
     if kind == "threads":
-        assert made._max_workers == 3
+        assert made._max_workers == 4  # 3 chunk tasks and the count beside them

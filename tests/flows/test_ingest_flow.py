@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -257,7 +258,12 @@ def test_a_killed_connection_in_a_chunk_task_is_retried(
 
 @pytest.mark.parametrize(
     ("module", "step"),
-    [(steps, "plan_job"), (steps, "aggregate_job"), (reconciling, "reconcile_job")],
+    [
+        (steps, "plan_job"),
+        (steps, "aggregate_job"),
+        (reconciling, "count_source"),
+        (reconciling, "reconcile_job"),
+    ],
 )
 def test_plan_aggregate_and_reconcile_use_the_configured_retry_policy(
     flow_env: Path, monkeypatch: pytest.MonkeyPatch, module: Any, step: str
@@ -356,3 +362,35 @@ def test_chunk_concurrency_setting_bounds_the_chunk_tasks(
     assert len(chunks) > 2
     for earlier, later in itertools.pairwise(chunks):
         assert earlier.end_time <= later.start_time
+
+
+def test_the_reconcile_count_reads_the_file_while_the_chunks_load(
+    flow_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = _trigger("a.csv", to_csv(_rows(60)))
+    events: list[tuple[str, float]] = []
+    real_chunk, real_count = steps.run_chunk, reconciling.count_source
+
+    def slow_chunk(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)  # long enough that the count, if it overlaps, starts before the end
+        result = real_chunk(*args, **kwargs)
+        events.append(("chunk done", time.monotonic()))
+        return result
+
+    def count(*args: Any, **kwargs: Any) -> Any:
+        events.append(("count starts", time.monotonic()))
+        return real_count(*args, **kwargs)
+
+    monkeypatch.setattr(steps, "run_chunk", slow_chunk)
+    monkeypatch.setattr(reconciling, "count_source", count)
+    state = _run(job_id)
+    assert state.is_completed()
+    starts = [t for name, t in events if name == "count starts"]
+    chunk_ends = [t for name, t in events if name == "chunk done"]
+    assert len(starts) == 1
+    assert len(chunk_ends) > 4
+    assert starts[0] < max(chunk_ends)  # counted beside the chunks, not after them
+    job = job_row(get_runtime().database_url, job_id)
+    assert (job["verified_row_count"], job["reconcile_delta"]) == (60, 0)
+    names = {t.name for t in _task_runs(state.state_details.flow_run_id)}
+    assert {"count trailco", "reconcile trailco"} <= names
