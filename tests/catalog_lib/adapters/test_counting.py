@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_lib.adapters.counting import (
-    RecordCount,
-    count_records,
-    count_records_grammar,
-    count_records_stdlib,
-)
+from catalog_lib.adapters.counting import RecordCount, count_records
 from catalog_lib.adapters.storage import ObjectStore, StorageConfig, open_store
 from catalog_lib.core.errors import (
     EmptyObjectError,
@@ -21,6 +16,8 @@ from catalog_lib.core.errors import (
     MalformedCsvError,
     SourceChangedError,
 )
+from catalog_lib.rules.grammar_scan import count_records_grammar
+from catalog_lib.rules.parity_count import count_records_stdlib
 
 CASES_DIR = Path(__file__).parents[2] / "cases" / "csv"
 
