@@ -7,6 +7,7 @@ cannot express (a literal quote) is handed back to the exact ``RecordScanner``.
 from __future__ import annotations
 
 from bisect import bisect_left
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -94,17 +95,42 @@ class FastBlock:
         return probe * 64 + _lowest_bit(int(words[probe]))
 
 
-def scan_block_fast(
-    scanner: RecordScanner, classes: ByteClasses, block: bytes, pos: int
-) -> FastBlock | None:
-    """Find ``block``'s terminators from the scanner's state and advance the scanner.
+@dataclass(frozen=True)
+class PreparedBlock:
+    """What the fast path needs of a block that does not depend on the state before it.
+
+    ``inside`` and ``ends_inside`` assume the block starts outside quotes; starting inside
+    quotes flips both. Made on any thread (``prepare_block``), used by ``scan_block_fast``.
+    """
+
+    block: bytes
+    arr: npt.NDArray[np.uint8]
+    quotes: Words
+    lfs: Words
+    commas: Words
+    inside: Words
+    ends_inside: bool
+
+
+def prepare_block(classes: ByteClasses, block: bytes) -> PreparedBlock:
+    """Classify ``block``'s quotes, LFs and commas and take its quote parity (no state)."""
+    arr = classes.load(block)
+    quotes, lfs, commas = classes.classify((_QUOTE, _LF, _COMMA))
+    inside, ends_inside = quoted_before(quotes, in_quotes=False)
+    return PreparedBlock(block, arr, quotes, lfs, commas, inside, ends_inside)
+
+
+def scan_block_fast(scanner: RecordScanner, prepared: PreparedBlock, pos: int) -> FastBlock | None:
+    """Find the block's terminators from the scanner's state and advance the scanner.
 
     Returns None, the scanner untouched, when the block holds a literal quote the parity model
     cannot express; the caller then scans the block exactly.
     """
-    arr = classes.load(block)
-    quotes, lfs, commas = classes.classify((_QUOTE, _LF, _COMMA))
-    inside_before, in_quotes = quoted_before(quotes, in_quotes=scanner.in_quotes)
+    block, arr = prepared.block, prepared.arr
+    quotes, lfs, commas = prepared.quotes, prepared.lfs, prepared.commas
+    inside_before, in_quotes = prepared.inside, prepared.ends_inside
+    if scanner.in_quotes:
+        inside_before, in_quotes = ~inside_before, not in_quotes
     opening = quotes & ~inside_before
     if opening.any():
         prev_ok = scanner.prev_byte in (_COMMA, _LF) or pos - 1 == scanner.last_close

@@ -7,7 +7,8 @@ exact byte scanner (``record_scanner``), every later block through the bit-paral
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from catalog_lib.core.errors import (
@@ -17,7 +18,7 @@ from catalog_lib.core.errors import (
     SourceChangedError,
 )
 from catalog_lib.rules.bitscan import ByteClasses
-from catalog_lib.rules.chunk_fast import FastBlock, scan_block_fast
+from catalog_lib.rules.chunk_fast import FastBlock, PreparedBlock, prepare_block, scan_block_fast
 from catalog_lib.rules.csv_header import (
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_HEADER_COLUMNS,
@@ -31,6 +32,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # The header is found by the exact scanner in pieces this large, so a file's first block is not
 # scanned byte-event by byte-event; the fast path takes over right after the header.
 _HEADER_PIECE = 64 * 1024
+# Blocks at least this large are classified one ahead on a worker thread (see _ReadAhead).
+_READ_AHEAD_MIN = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class _PlanBuilder:
     fast: bool = True
     classes: ByteClasses = field(default_factory=ByteClasses)
 
-    def feed(self, block: bytes, pos: int) -> None:
+    def feed(self, block: bytes, pos: int, prepared: Future[PreparedBlock] | None = None) -> None:
+        """Scan the next block (``prepared``: its classification, made on another thread)."""
         if self.header is None and self.fast:
             start = 0
             while self.header is None and start < len(block):
@@ -101,7 +105,10 @@ class _PlanBuilder:
                 return
             block, pos = block[start:], pos + start
         if self.header is not None and self.fast:
-            found = scan_block_fast(self.scanner, self.classes, block, pos)
+            ready = prepared.result() if prepared is not None else None
+            if ready is None or ready.block is not block:
+                ready = prepare_block(self.classes, block)
+            found = scan_block_fast(self.scanner, ready, pos)
             if found is not None:
                 self._count_fast(found, pos)
                 return
@@ -228,6 +235,48 @@ def _iter_nonempty(blocks: Iterable[bytes]) -> Iterator[bytes]:
             yield block
 
 
+class _ReadAhead:
+    """Classifies the next large block on a worker thread while the current one is scanned.
+
+    numpy releases the GIL, so on two cores the classification of block k + 1 overlaps the
+    scan of block k. It starts only once ``ready()`` (the header is known), only for blocks of
+    at least ``_READ_AHEAD_MIN`` bytes, and holds one block more than a plain read.
+    """
+
+    def __init__(self, ready: Callable[[], bool]) -> None:
+        self.ready = ready
+        self.classes = ByteClasses()  # the worker's own scratch
+
+    def blocks(
+        self, blocks: Iterable[bytes]
+    ) -> Iterator[tuple[bytes, Future[PreparedBlock] | None]]:
+        """The blocks in order, each with its classification if one was started."""
+        iterator = iter(blocks)
+        pool: ThreadPoolExecutor | None = None
+        try:
+            current: bytes | None = next(iterator, None)
+            future: Future[PreparedBlock] | None = None
+            while current is not None:
+                following: bytes | None = None
+                following_future: Future[PreparedBlock] | None = None
+                if len(current) >= _READ_AHEAD_MIN and self.ready():
+                    # Once the header is known, scanning a block raises nothing (errors come
+                    # at the end), so reading the next one first changes no error's order.
+                    following = next(iterator, None)
+                    if following is not None and len(following) >= _READ_AHEAD_MIN:
+                        if pool is None:
+                            pool = ThreadPoolExecutor(1, thread_name_prefix="plan-classify")
+                        following_future = pool.submit(prepare_block, self.classes, following)
+                    yield current, future
+                else:
+                    yield current, future
+                    following = next(iterator, None)
+                current, future = following, following_future
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
 def plan_chunks(
     blocks: Iterable[bytes],
     *,
@@ -276,7 +325,8 @@ def plan_chunks(
     )
     has_bom = False
     pos = 0
-    for index, block in enumerate(_iter_nonempty(blocks)):
+    ahead = _ReadAhead(lambda: builder.header is not None and builder.fast)
+    for index, (block, prepared) in enumerate(ahead.blocks(_iter_nonempty(blocks))):
         if pos + len(block) > size:
             raise SourceChangedError(
                 "object is longer than its planned size",
@@ -291,7 +341,7 @@ def plan_chunks(
             body = block[len(UTF8_BOM) :]
             builder.header_start = len(UTF8_BOM)
             pos = len(UTF8_BOM)
-        builder.feed(body, pos)
+        builder.feed(body, pos, prepared)
         pos += len(body)
     if pos != size:
         raise SourceChangedError(
