@@ -44,12 +44,8 @@ from catalog_lib.ingest.applying import ApplyResult, apply_partition, publish_jo
 from catalog_lib.ingest.ledger import ChunkResult, get_completed_chunk, record_failure
 from catalog_lib.ingest.staging import stage_chunk
 from catalog_lib.models.jobs import EtlJob, JobMode, LedgerPhase
-from catalog_lib.rules.chunking import (
-    DEFAULT_MAX_HEADER_BYTES,
-    DEFAULT_MAX_HEADER_COLUMNS,
-    ChunkSpec,
-    plan_chunks,
-)
+from catalog_lib.rules.chunking import ChunkSpec, plan_chunks
+from catalog_lib.rules.csv_header import DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_COLUMNS
 from catalog_lib.rules.rows import parse_chunk
 
 log = logging.getLogger(__name__)

@@ -10,59 +10,68 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-ALL_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 Words = npt.NDArray[np.uint64]
-
-
-def bit_words(mask: npt.NDArray[np.bool_]) -> Words:
-    """Pack a per-byte mask into little-endian 64-bit words, zero-padded past the end.
-
-    Bit ``k`` of word ``w`` stands for byte ``64 * w + k``.
-    """
-    packed = np.packbits(mask, bitorder="little")
-    pad = -len(packed) % 8
-    if pad:
-        packed = np.concatenate((packed, np.zeros(pad, dtype=np.uint8)))
-    return packed.view("<u8").astype(np.uint64, copy=False)
+# Bytes classified per step: a multiple of 64, and small enough for its mask to stay in cache.
+_PIECE = 128 * 1024
 
 
 def shift_in(words: Words, by: int, fill: int) -> Words:
     """Shift the bit stream ``by`` bytes later; the first ``by`` bits become ``fill``'s bits."""
-    carried = np.empty_like(words)
-    carried[0] = np.uint64(fill)
-    carried[1:] = words[:-1] >> np.uint64(64 - by)
-    return (words << np.uint64(by)) | carried
+    shifted = words << np.uint64(by)
+    shifted[1:] |= words[:-1] >> np.uint64(64 - by)
+    shifted[0] |= np.uint64(fill)
+    return shifted
 
 
 def last_bit(words: Words) -> int | None:
-    """Offset of the highest set bit, or None."""
-    nonzero = np.flatnonzero(words)
-    if not len(nonzero):
-        return None
-    word = int(nonzero[-1])
-    return word * 64 + int(words[word]).bit_length() - 1
+    """Offset of the highest set bit, or None (searched from the end, in growing windows)."""
+    end, window = len(words), 64
+    while end > 0:
+        start = max(end - window, 0)
+        nonzero = np.flatnonzero(words[start:end])
+        if len(nonzero):
+            word = start + int(nonzero[-1])
+            return word * 64 + int(words[word]).bit_length() - 1
+        end, window = start, window * 8
+    return None
 
 
 class ByteClasses:
-    """Bit words of the bytes equal to one value, through one reused scratch mask.
+    """Bit words of the bytes equal to given values, classified in cache-sized pieces.
 
-    A fresh 8 MiB mask per comparison costs more in page faults than the comparison itself.
+    Each piece's byte mask is compared and packed while it is still in the CPU cache, through
+    one reused scratch mask (a fresh 8 MiB mask per comparison costs more in page faults and
+    memory traffic than the comparison itself).
     """
 
     def __init__(self) -> None:
-        self.scratch = np.empty(0, dtype=np.bool_)
+        self.scratch = np.empty(_PIECE, dtype=np.bool_)
+        self.arr = np.empty(0, dtype=np.uint8)
 
-    def load(self, block: bytes) -> None:
-        """Make ``block`` the bytes the next ``words`` calls classify."""
+    def load(self, block: bytes) -> npt.NDArray[np.uint8]:
+        """Make ``block`` the bytes the next ``words``/``classify`` calls read (no copy)."""
         self.arr = np.frombuffer(block, dtype=np.uint8)
-        if len(self.scratch) < len(self.arr):
-            self.scratch = np.empty(len(self.arr), dtype=np.bool_)
+        return self.arr
 
     def words(self, value: int) -> Words:
         """Bit words of the loaded block's bytes equal to ``value``."""
-        mask = self.scratch[: len(self.arr)]
-        np.equal(self.arr, value, out=mask)
-        return bit_words(mask)
+        return self.classify((value,))[0]
+
+    def classify(self, values: tuple[int, ...]) -> list[Words]:
+        """Bit words of the loaded block's bytes equal to each of ``values``, in one sweep."""
+        arr = self.arr
+        length = len(arr)
+        packed = np.zeros((len(values), -(-length // 64) * 8), dtype=np.uint8)
+        for start in range(0, length, _PIECE):
+            piece = arr[start : start + _PIECE]
+            mask = self.scratch[: len(piece)]
+            at = start // 8
+            for row, value in enumerate(values):
+                np.equal(piece, value, out=mask)
+                bits = np.packbits(mask, bitorder="little")
+                packed[row, at : at + len(bits)] = bits
+        words = packed.view("<u8").astype(np.uint64, copy=False)
+        return [words[row] for row in range(len(values))]
 
 
 def quoted_before(quotes: Words, *, in_quotes: bool) -> tuple[Words, bool]:
@@ -71,23 +80,42 @@ def quoted_before(quotes: Words, *, in_quotes: bool) -> tuple[Words, bool]:
     Every quote toggles; ``in_quotes`` is the state before the block's first byte.
     """
     inside = quotes.copy()
+    scratch = np.empty_like(inside)
     for step in (1, 2, 4, 8, 16, 32):
-        inside ^= inside << np.uint64(step)
+        np.left_shift(inside, np.uint64(step), out=scratch)
+        np.bitwise_xor(inside, scratch, out=inside)
+    # Bit 63 of each word is now the parity of the word's quotes; carry it across words.
     word_parity = (inside >> np.uint64(63)).astype(np.uint8)
     carry = np.bitwise_xor.accumulate(word_parity)
-    carry = np.concatenate((np.zeros(1, dtype=np.uint8), carry[:-1])) ^ np.uint8(in_quotes)
-    inside ^= np.where(carry.astype(bool), ALL_ONES, np.uint64(0))
-    return inside ^ quotes, bool(carry[-1]) ^ bool(word_parity[-1])
+    after = bool(carry[-1]) ^ in_quotes if len(carry) else in_quotes
+    carry[1:] = carry[:-1]
+    if len(carry):
+        carry[0] = 0
+    carry ^= np.uint8(in_quotes)
+    np.negative(carry.astype(np.uint64), out=scratch)  # 0 -> 0, 1 -> all ones
+    inside ^= scratch
+    inside ^= quotes
+    return inside, after
 
 
 def bit_positions(words: Words) -> npt.NDArray[np.int64]:
-    """Offsets of the set bits, ascending."""
-    nonzero = np.flatnonzero(words)
-    if not len(nonzero):
+    """Offsets of the set bits, ascending (one pass per bit of the fullest word)."""
+    index = np.flatnonzero(words)
+    rest = words[index]
+    found: list[npt.NDArray[np.int64]] = []
+    one = np.uint64(1)
+    while len(rest):
+        lowest = rest & (~rest + one)
+        found.append(index * 64 + np.bitwise_count(lowest - one).astype(np.int64))
+        rest = rest & (rest - one)
+        keep = rest != 0
+        if not keep.all():
+            index, rest = index[keep], rest[keep]
+    if not found:
         return np.zeros(0, dtype=np.int64)
-    bits = np.unpackbits(words[nonzero].view(np.uint8), bitorder="little").reshape(-1, 64)
-    rows, cols = np.nonzero(bits)
-    return nonzero[rows].astype(np.int64) * 64 + cols
+    if len(found) == 1:
+        return found[0]
+    return np.sort(np.concatenate(found))
 
 
 def prefix_counts(words: Words, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

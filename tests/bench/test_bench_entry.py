@@ -37,9 +37,20 @@ def test_quick_planner_piece_counts_exactly() -> None:
         "raw read, 8 MiB blocks",
         "plan_chunks",
         "count_records (reconcile)",
+        "grammar scan alone",
+        "count_records_stdlib",
     }
-    assert by_name["plan_chunks"]["result"] == planner["records"]
-    assert by_name["count_records (reconcile)"]["result"] == planner["records"]
+    for counter in (
+        "plan_chunks",
+        "count_records (reconcile)",
+        "grammar scan alone",
+        "count_records_stdlib",
+    ):
+        assert by_name[counter]["result"] == planner["records"]
+    # the planner streams: its heap peak is bounded by its blocks, not the file
+    memory = planner["memory"]
+    assert memory["large"]["file_mb"] > memory["small"]["file_mb"]
+    assert 0 < memory["large"]["peak_mib"] < 64
     # quoted multi-line descriptions: more physical lines than records
     assert by_name["wc -l"]["result"] == planner["physical_lines"] > planner["records"] > 5000
     assert by_name["raw read, 8 MiB blocks"]["result"] >= 3_000_000
@@ -59,6 +70,20 @@ def test_unknown_piece_is_refused() -> None:
     )
     assert done.returncode == 2
     assert "unknown pieces ['nope']" in done.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_quick_pipeline_piece_times_every_step_against_raw_copy() -> None:
+    result = _bench("--only", "pipeline", "--rows", "2000", "--runs", "1")
+    piece = result["pipeline"]
+    assert piece["rows"] == 2000
+    for key in ("copy", "parse", "plan_parse", "steps"):
+        assert piece[key]["median_s"] > 0
+        assert piece[key]["rows_per_s"] > 0
+    assert piece["copy"]["vs_copy"] == 1.0
+    assert piece["steps_s"]["run_chunk"] > 0
+    assert piece["steps_s"]["plan_job"] > 0
 
 
 @pytest.mark.postgres

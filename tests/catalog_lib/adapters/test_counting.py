@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog_lib.adapters.counting import (
-    RecordCount,
-    count_records,
-    count_records_grammar,
-    count_records_stdlib,
-)
+from catalog_lib.adapters.counting import RecordCount, count_records
 from catalog_lib.adapters.storage import ObjectStore, StorageConfig, open_store
 from catalog_lib.core.errors import (
     EmptyObjectError,
@@ -21,6 +16,8 @@ from catalog_lib.core.errors import (
     MalformedCsvError,
     SourceChangedError,
 )
+from catalog_lib.rules.grammar_scan import count_records_grammar
+from catalog_lib.rules.parity_count import count_records_stdlib
 
 CASES_DIR = Path(__file__).parents[2] / "cases" / "csv"
 
@@ -202,3 +199,49 @@ def test_a_record_longer_than_duckdbs_default_line_size_is_counted(
     cell = b"x" * (3 * 1024 * 1024)
     version = local_store.write("long.csv", b'a,b\n1,2\n3,"' + cell + b'"\n5,6\n')
     assert count_records(local_store, version).records == 3
+
+
+def _record_duckdb_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    from catalog_lib.adapters import counting
+
+    runs: list[tuple[int, int]] = []
+    real = counting._DuckCount.count
+
+    def recording(self: counting._DuckCount) -> int:
+        runs.append((self.settings.width, self.settings.max_line))
+        return real(self)
+
+    monkeypatch.setattr(counting._DuckCount, "count", recording)
+    return runs
+
+
+def test_duckdb_counts_during_the_scan_with_the_header_width(
+    local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _record_duckdb_runs(monkeypatch)
+    version = local_store.write("uniform.csv", b'a,b,c\n1,"x\ny",3\n4,5,6\n')
+    assert count_records(local_store, version) == RecordCount(2, "duckdb")
+    assert runs == [(3, 2 * 1024 * 1024)]  # one run, started from the header, kept
+
+
+def test_duckdb_counts_again_when_the_scan_finds_a_row_wider_than_the_header(
+    local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _record_duckdb_runs(monkeypatch)
+    version = local_store.write("wider.csv", b"a,b\n1,2\n3,4,5,6\n7,8\n")
+    assert count_records(local_store, version) == RecordCount(3, "duckdb")
+    # the speculative run with the header's width is dropped; the recount declares 4 columns
+    assert runs[0] == (2, 2 * 1024 * 1024)
+    assert runs[-1] == (4, 2 * 1024 * 1024)
+
+
+def test_a_refused_file_never_waits_for_a_duckdb_count(
+    local_store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = _record_duckdb_runs(monkeypatch)
+    version = local_store.write("mixed.csv", b"a,b\r\n1,2\n3,4\r\n")
+    result = count_records(local_store, version)
+    assert result.method == "grammar"
+    assert result.records == 2
+    assert result.note == "DuckDB not used: mixed LF and CRLF line endings"
+    assert len(runs) <= 1  # at most the speculative run, whose count is never used

@@ -447,3 +447,44 @@ def test_chunk_label_and_length() -> None:
         index=9, byte_start=MIB - 2048, byte_end=MIB + 1023, first_record=1, record_count=1
     )
     assert late.label() == "chunk-9 [1022.0–1025.0 KiB]"
+
+
+@pytest.mark.parametrize("block", [262_144 + 17, 300_001])
+def test_large_blocks_are_classified_ahead_on_a_worker_thread_with_the_same_plan(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from bench.catalog_csv import build_csv
+    from catalog_lib.rules import chunking
+
+    data = build_csv(5_000)  # quoted multi-line cells: some blocks start inside quotes
+    threads: list[str] = []
+    real = chunking.prepare_block
+
+    def recording(classes: object, piece: bytes) -> object:
+        threads.append(threading.current_thread().name)
+        return real(classes, piece)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chunking, "prepare_block", recording)
+    blocks = [data[i : i + block] for i in range(0, len(data), block)]
+    ahead = plan_chunks(blocks, size=len(data), chunk_size=100_000)
+    exact = plan_chunks(blocks, size=len(data), chunk_size=100_000, fast=False)
+    assert ahead == exact
+    assert ahead.record_count == 5_000
+    assert any(name.startswith("plan-classify") for name in threads)
+
+
+def test_read_ahead_stops_at_a_storage_error_after_the_blocks_before_it() -> None:
+    from bench.catalog_csv import build_csv
+
+    data = build_csv(2_000)
+    block = 300_000
+
+    def failing() -> Iterator[bytes]:
+        yield data[:block]
+        yield data[block : 2 * block]
+        raise SourceChangedError("object changed while it was read")
+
+    with pytest.raises(SourceChangedError, match="changed while it was read"):
+        plan_chunks(failing(), size=len(data), chunk_size=100_000)

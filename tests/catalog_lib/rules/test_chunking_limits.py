@@ -8,13 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from catalog_lib.core.errors import HeaderTooLargeError, UnsupportedEncodingError
-from catalog_lib.rules.chunking import (
+from catalog_lib.rules.chunking import MIB, plan_chunks
+from catalog_lib.rules.csv_header import (
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_HEADER_COLUMNS,
-    MIB,
     check_header,
     count_header_columns,
-    plan_chunks,
 )
 
 BLOCK = 64 * 1024

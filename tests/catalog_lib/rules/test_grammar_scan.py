@@ -1,4 +1,4 @@
-"""Differential tests: the reconcile counter's bit-parallel scan equals its event scan."""
+"""Differential tests: the grammar counter's bit-parallel scan equals its event scan."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.catalog_csv import build_csv
-from catalog_lib.adapters.counting import Utf8Check, _GrammarScan, _scan
 from catalog_lib.core.errors import CatalogError
+from catalog_lib.rules.grammar_scan import GrammarScan, scan_blocks
+from catalog_lib.rules.utf8_check import Utf8Check
 
 PIECES = [
     b"a",
@@ -34,14 +35,14 @@ PIECES = [
     b"0123456789" * 7,
 ]
 COMPARED = [
-    f.name for f in dataclasses.fields(_GrammarScan) if f.name not in ("utf8", "fast", "classes")
+    f.name for f in dataclasses.fields(GrammarScan) if f.name not in ("utf8", "fast", "classes")
 ]
 
 
 def _state(data: bytes, block: int, *, fast: bool) -> tuple[object, ...]:
     blocks = iter([data[i : i + block] for i in range(0, len(data), block)])
     try:
-        scan = _scan(blocks, None, fast=fast)
+        scan = scan_blocks(blocks, fast=fast)
     except CatalogError as exc:
         return (type(exc).__name__, repr(sorted(exc.fields.items())))
     return tuple(getattr(scan, name) for name in COMPARED)
