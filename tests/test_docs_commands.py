@@ -1,4 +1,4 @@
-"""Every ```sh block in docs/ runs as written after `catalog-etl demo`, or says why it cannot.
+"""Every ```sh block of docs/ and README.md runs as written after the demo, or says why not.
 
 Each block is one of:
 
@@ -48,7 +48,7 @@ from flows.runtime import get_runtime
 from tests.factories import catalog_row, to_csv
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```sh\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 MARKER = re.compile(r"^<!--\s*(?P<kind>[a-z-]+)(?::\s*(?P<note>.*?))?\s*-->$")
@@ -72,7 +72,7 @@ class Block:
 
 
 def doc_blocks() -> list[Block]:
-    """Every ```sh block of docs/*.md, with its marker (the last non-blank line before it)."""
+    """Every ```sh block of README.md and docs/*.md, with its marker (the line before it)."""
     blocks = []
     for page in DOCS:
         text = page.read_text()
