@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _readme_test_command() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"Run the tests[^\n]*:\n\n```sh\n([^\n]+)\n```", readme)
+    match = re.search(r"Run the tests[^\n]*:\n\n(?:<!--[^\n]*-->\n)?```sh\n([^\n]+)\n```", readme)
     assert match is not None, "README.md has no 'Run the tests' command block"
     return match.group(1).strip()
 

@@ -24,7 +24,12 @@ from typing import Any
 
 import httpx
 
-from catalog_lib.core.errors import ConfigurationError, TerminalError, TransientError
+from catalog_lib.core.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    TerminalError,
+    TransientError,
+)
 
 INGEST_FLOW = "ingest-catalog"
 INGEST_DEPLOYMENT = "ingest-catalog"
@@ -119,7 +124,7 @@ def action_key(deployment: str, target: uuid.UUID | str, token: str, *parts: obj
     the same job (another dialog, or the same one with `force` now set) makes a new run.
     """
     if not token:
-        raise ValueError("an action key needs a request token")
+        raise InvalidArgumentError("an action key needs a request token")
     digest = hashlib.sha256("\x1f".join([token, *map(str, parts)]).encode()).hexdigest()[:16]
     return f"{deployment}:{target}:ui-{digest}"
 
@@ -130,7 +135,7 @@ def idempotency_key(deployment: str, job_id: uuid.UUID | str, attempt: int = 1) 
     A retry is a new job (new id), so its key differs even though `attempt` stays 1.
     """
     if attempt < 1:
-        raise ValueError("attempt counts from 1")
+        raise InvalidArgumentError("attempt counts from 1")
     return f"{deployment}:{job_id}:{attempt}"
 
 

@@ -197,3 +197,12 @@ class InvalidRequestError(TerminalError):
     def __init__(self, message: str, *, code: str, **fields: object) -> None:
         self.code = code
         super().__init__(message, code=code, **fields)
+
+
+class InvalidArgumentError(TerminalError):
+    """A caller passed a value the operation cannot accept (a blank reason, an unknown state).
+
+    The message names the argument and what is allowed; it is shown to the operator as is.
+    """
+
+    kind = "invalid_argument"

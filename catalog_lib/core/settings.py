@@ -219,7 +219,7 @@ class Settings(BaseSettings):
     def _parse_chunk_size(cls, value: object) -> int:
         if isinstance(value, str | int):
             return parse_size(value)
-        raise ValueError("must be a size such as 16MiB")
+        raise ValueError("must be a size such as 16MiB")  # pydantic validators raise ValueError
 
     def webhook_secrets(self) -> list[str]:
         """The active webhook secrets, newest (signing) first; empty when unset."""

@@ -23,6 +23,10 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE
 def parse_size(text: str | int) -> int:
     """Parse a byte size such as ``16MiB``, ``512KB`` or ``1048576`` into a positive byte count.
 
+    Raises ValueError (not an error-tree type) on purpose: pydantic's settings validator
+    (`Settings._parse_chunk_size`) turns only ValueError into a validation error, and the CLI
+    reports it as a usage error.
+
     Units are case-insensitive: ``B``, ``KB``/``MB``/``GB``/``TB`` (powers of 1000) and
     ``KiB``/``MiB``/``GiB``/``TiB`` (powers of 1024). Fractions round down to whole bytes.
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.rules.mapping import map_row
 from catalog_lib.rules.validation import validate_item
 
@@ -349,12 +350,12 @@ def build_demo_files(
         Files keyed ``v2/{source}/{source}_{stamp}.csv`` with counts measured by re-reading them.
 
     Raises:
-        ValueError: ``rows_per_source`` is below 10 or ``stamp`` is malformed.
+        InvalidArgumentError: ``rows_per_source`` is below 10 or ``stamp`` is malformed.
     """
     if rows_per_source < 10:
-        raise ValueError(f"rows_per_source must be at least 10, got {rows_per_source}")
+        raise InvalidArgumentError(f"rows_per_source must be at least 10, got {rows_per_source}")
     if not _STAMP_RE.fullmatch(stamp):
-        raise ValueError(f"stamp must look like 2026-11-30T09-00-00, got {stamp!r}")
+        raise InvalidArgumentError(f"stamp must look like 2026-11-30T09-00-00, got {stamp!r}")
     rng = random.Random(seed)
     files: list[DemoFile] = []
     for src in _SOURCES:

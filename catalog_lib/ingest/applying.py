@@ -24,7 +24,12 @@ import psycopg
 
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
-from catalog_lib.core.errors import EmbeddingError, JobNotRunnableError, LedgerIncompleteError
+from catalog_lib.core.errors import (
+    EmbeddingError,
+    InvalidArgumentError,
+    JobNotRunnableError,
+    LedgerIncompleteError,
+)
 from catalog_lib.core.failpoints import failpoint
 from catalog_lib.ingest.jobs import JobTotals, get_job, source_version_of
 from catalog_lib.ingest.ledger import get_completed_row, is_completed, lock_ledger_row
@@ -75,7 +80,9 @@ def apply_partition(
     drop its prepared items) halfway. `catalog_items` is only read here.
     """
     if not 0 <= partition < partitions:
-        raise ValueError("partition must be in [0, partitions)")
+        raise InvalidArgumentError(
+            "partition must be in [0, partitions)", partition=partition, partitions=partitions
+        )
     started_at = datetime.now(UTC)
     vectors: list[_Vector] = []
     failures = 0

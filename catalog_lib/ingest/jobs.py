@@ -13,7 +13,12 @@ import psycopg
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.adapters.storage import ObjectVersion
-from catalog_lib.core.errors import DatabaseConflictError, JobNotFoundError, SourceChangedError
+from catalog_lib.core.errors import (
+    DatabaseConflictError,
+    InvalidArgumentError,
+    JobNotFoundError,
+    SourceChangedError,
+)
 from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
 
 __all__ = [
@@ -223,7 +228,7 @@ def record_unverified(
     ).fetchone()
     conn.commit()
     if row is None:
-        raise LookupError(f"job {job_id} does not exist")
+        raise JobNotFoundError("job does not exist", job_id=job_id)
 
 
 def stored_version(job: EtlJob) -> ObjectVersion:
@@ -272,7 +277,7 @@ def mark_ended(
     second run that was refused for a job another run is working on must not fail that job.
     """
     if status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-        raise ValueError("mark_ended only moves a job to failed or cancelled")
+        raise InvalidArgumentError("mark_ended only moves a job to failed or cancelled")
     with conn.transaction():
         row = conn.execute(
             load_query("job_mark_ended"),
@@ -306,7 +311,7 @@ def create_superseding_job(
     unique index `etl_jobs_live_supersedes_uq` settles races between two callers).
     """
     if mode not in (JobMode.RETRY, JobMode.REPAIR):
-        raise ValueError("a superseding job is a retry or a repair")
+        raise InvalidArgumentError("a superseding job is a retry or a repair")
     new_id = uuid.uuid4()
     row = conn.execute(
         load_query("insert_superseding_job"),

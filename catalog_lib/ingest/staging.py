@@ -42,6 +42,7 @@ def to_json_text(value: Any) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
+    # json.dumps' `default` hook must raise TypeError for a value it cannot encode.
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -33,6 +33,7 @@ from catalog_lib.adapters.postgres import Connection, connect, load_query
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
 from catalog_lib.core.errors import (
     DatabaseError,
+    InvalidArgumentError,
     JobNotFoundError,
     JobNotRunnableError,
     LedgerIncompleteError,
@@ -210,7 +211,7 @@ def read_header(rt: Runtime, version: ObjectVersion, data_start: int) -> bytes:
     with a short exponential backoff.
     """
     if data_start <= 0:
-        raise ValueError("data_start must be positive: the object has a header record")
+        raise InvalidArgumentError("data_start must be positive: the object has a header record")
     for attempt in range(1, HEADER_READ_ATTEMPTS + 1):
         try:
             prefix = rt.store.read_range(

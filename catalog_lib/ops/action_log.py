@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from catalog_lib.adapters.postgres import load_query, required_row
-from catalog_lib.core.errors import ActionNotStartedError
+from catalog_lib.core.errors import ActionNotStartedError, InvalidArgumentError
 from catalog_lib.models.operations import ActionOutcome
 
 # The action API's name for the outcome enum, which the `operator_actions` model defines.
@@ -61,9 +61,9 @@ class ActionRequest:
     def __post_init__(self) -> None:
         # Only a real boolean forces: upstream coerced the string "false" to true (§9 item 26).
         if type(self.force) is not bool:
-            raise TypeError("force must be a bool")
+            raise InvalidArgumentError("force must be a bool", force=repr(self.force))
         if not self.actor.strip():
-            raise ValueError("an operator action needs an actor")
+            raise InvalidArgumentError("an operator action needs an actor")
 
     def parameters(self) -> dict[str, Any]:
         """The parameters recorded with the action."""

@@ -26,7 +26,12 @@ from psycopg.types.json import Jsonb
 from catalog_lib.adapters.counting import count_records
 from catalog_lib.adapters.postgres import connect, load_query, required_row
 from catalog_lib.adapters.storage import ObjectStore, ObjectVersion
-from catalog_lib.core.errors import CatalogError, DatabaseError, JobNotFoundError
+from catalog_lib.core.errors import (
+    CatalogError,
+    DatabaseError,
+    InvalidArgumentError,
+    JobNotFoundError,
+)
 from catalog_lib.ingest import jobs
 from catalog_lib.ingest.steps import Runtime
 from catalog_lib.models.jobs import EtlJob, JobMode, JobStatus
@@ -58,7 +63,7 @@ def start_reingest(rt: Runtime, request: ActionRequest) -> ActionResult:
     the ingest flow for `new_job_id` and then calls `finish_reingest`.
     """
     if request.kind is ActionKind.RECONCILE:
-        raise ValueError("reconcile is not a re-ingest; use reconcile_source")
+        raise InvalidArgumentError("reconcile is not a re-ingest; use reconcile_source")
     try:
         with connect(rt.database_url, autocommit=True) as conn:
             checked = _load_and_check(conn, rt.store, request)
@@ -76,7 +81,7 @@ def finish_reingest(
 ) -> ActionResult:
     """Record the final outcome of a started retry/repair from its new job's final status."""
     if started.outcome is not Outcome.STARTED or started.new_job_id is None:
-        raise ValueError("only a started retry/repair can be finished")
+        raise InvalidArgumentError("only a started retry/repair can be finished")
     with connect(rt.database_url, autocommit=True) as conn:
         status = _status(conn, started.new_job_id)
         if status is not None and status.is_open:
@@ -112,7 +117,7 @@ def reconcile_source(
     the live version is counted. The delta is always against the job's `total_processed`.
     """
     if request.kind is not ActionKind.RECONCILE:
-        raise ValueError("reconcile_source handles reconcile requests only")
+        raise InvalidArgumentError("reconcile_source handles reconcile requests only")
     try:
         with connect(rt.database_url, autocommit=True) as conn:
             checked = _load_and_check(conn, rt.store, request)
@@ -300,9 +305,9 @@ def record_triggered(
     refusal (`refused_because`) is recorded as `refused` with code `ETL_NOT_ELIGIBLE`.
     """
     if not actor.strip():
-        raise ValueError("an operator action needs an actor")
+        raise InvalidArgumentError("an operator action needs an actor")
     if not reason.strip():
-        raise ValueError("a reason is required")
+        raise InvalidArgumentError("a reason is required")
     message = refused_because or (
         f"{action} job {result_job_id} triggered as flow run {flow_run_id}"
     )

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import connect, load_query, required_row
-from catalog_lib.core.errors import FlagNotFoundError
+from catalog_lib.core.errors import FlagNotFoundError, InvalidArgumentError
 from catalog_lib.core.settings import Settings
 from catalog_lib.models.audit import AuditFlag, FlagState
 from catalog_lib.models.operations import ActionOutcome
@@ -241,9 +241,9 @@ def set_flag_state(
     refused and the refusal is recorded too.
     """
     if not reason.strip():
-        raise ValueError("a reason is required")
+        raise InvalidArgumentError("a reason is required")
     if mute_days is not None and mute_days < 1:
-        raise ValueError("mute_days must be at least 1")
+        raise InvalidArgumentError("mute_days must be at least 1")
     action = ACK_ACTION if mute_days is None else MUTE_ACTION
     muted_until = datetime.now(UTC) + timedelta(days=mute_days) if mute_days else None
     parameters = {"mute_days": mute_days} if mute_days else {}

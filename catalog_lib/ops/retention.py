@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import connect, load_query
-from catalog_lib.core.errors import DatabaseQueryError
+from catalog_lib.core.errors import DatabaseQueryError, InvalidArgumentError
 from catalog_lib.ops.maintenance_runs import recorded_run
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ class RetentionPolicy:
 
     def __post_init__(self) -> None:
         if self.retention_days < 1 or self.batch_size < 1 or self.max_batches < 1:
-            raise ValueError("retention_days, batch_size and max_batches must be positive")
+            raise InvalidArgumentError(
+                "retention_days, batch_size and max_batches must be positive"
+            )
 
 
 @dataclass(frozen=True)

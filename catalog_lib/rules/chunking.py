@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from catalog_lib.core.errors import (
     EmptyObjectError,
     HeaderTooLargeError,
+    InvalidArgumentError,
     MalformedCsvError,
     SourceChangedError,
 )
@@ -313,9 +314,11 @@ def plan_chunks(
     if size == 0:
         raise EmptyObjectError("source object is empty (0 bytes), not a CSV file", size=0)
     if size < 0:
-        raise ValueError(f"object size must not be negative, got {size}")
+        raise InvalidArgumentError(f"object size must not be negative, got {size}")
     if chunk_size <= 0:
-        raise ValueError(f"chunk_size must be a positive number of bytes, got {chunk_size}")
+        raise InvalidArgumentError(
+            f"chunk_size must be a positive number of bytes, got {chunk_size}"
+        )
     builder = _PlanBuilder(
         size=size,
         chunk_size=chunk_size,

@@ -63,6 +63,7 @@ class IngestBody(BaseModel):
     def _check_source(cls, value: str) -> str:
         return validate_source(value)
 
+    # pydantic validators must raise ValueError (rendered as a 422 validation error).
     @field_validator("scraper_revision")
     @classmethod
     def _check_revision(cls, value: str) -> str:
@@ -294,7 +295,12 @@ SOURCE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 def validate_source(source: str) -> str:
-    """Return the source slug if it is well formed (lowercase letters, digits, `_.-`)."""
+    """Return the source slug if it is well formed (lowercase letters, digits, `_.-`).
+
+    Raises ValueError on purpose: it runs inside pydantic field validators (`IngestBody`),
+    which turn only ValueError into a validation error; other callers wrap it
+    (`source_of_key` as InvalidRequestError, the CLI as a usage error).
+    """
     if not SOURCE_PATTERN.fullmatch(source):
         raise ValueError(
             f"invalid source {source!r}: use 1-64 lowercase letters, digits, '_', '.' or '-', "

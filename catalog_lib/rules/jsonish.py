@@ -39,7 +39,10 @@ _LITERAL_EVAL_ERRORS: Final = (ValueError, TypeError, SyntaxError, MemoryError, 
 
 
 def _finite_float(text: str) -> float:
-    """json.loads float hook: reject values that overflow to infinity (jsonb cannot hold them)."""
+    """json.loads float hook: reject values that overflow to infinity (jsonb cannot hold them).
+
+    This module's ValueErrors are the json module's own failure signal; `parse` catches them.
+    """
     number = float(text)
     if not math.isfinite(number):
         raise ValueError("non-finite number")

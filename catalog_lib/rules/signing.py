@@ -13,7 +13,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 
-from catalog_lib.core.errors import SignatureError
+from catalog_lib.core.errors import InvalidArgumentError, SignatureError
 
 TIMESTAMP_HEADER = "X-Catalog-Timestamp"
 SIGNATURE_HEADER = "X-Catalog-Signature"
@@ -35,7 +35,7 @@ def compute_signature(body: bytes, secret: str, timestamp: int) -> str:
 def sign(body: bytes, secret: str, timestamp: int) -> dict[str, str]:
     """The two request headers that authenticate `body` at `timestamp` (Unix seconds)."""
     if timestamp < 0:
-        raise ValueError("timestamp must be non-negative Unix seconds")
+        raise InvalidArgumentError("timestamp must be non-negative Unix seconds")
     return {
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: SIGNATURE_PREFIX + compute_signature(body, secret, timestamp),
@@ -60,7 +60,7 @@ def verify(
             `timestamp_stale`, `timestamp_in_future` or `signature_mismatch`.
     """
     if not secrets:
-        raise ValueError("verify needs at least one secret")
+        raise InvalidArgumentError("verify needs at least one secret")
     lowered = {k.lower(): v for k, v in headers.items()}
     raw_ts = lowered.get(TIMESTAMP_HEADER.lower())
     raw_sig = lowered.get(SIGNATURE_HEADER.lower())

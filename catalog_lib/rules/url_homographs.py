@@ -48,6 +48,7 @@ def decode_alabel(label: str) -> str:
     try:
         decoded = idna.decode(label)
     except (idna.IDNAError, UnicodeError) as exc:
+        # ValueError is this module's internal "not a valid label" signal; its callers catch it.
         raise ValueError("invalid punycode label") from exc
     if decoded.isascii():
         raise ValueError("an xn-- label must encode non-ASCII characters")

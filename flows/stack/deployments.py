@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from catalog_lib.core.errors import ConfigurationError
+
 SCHEDULE_TIMEZONE = "UTC"
 
 
@@ -71,7 +73,7 @@ def get_deployment(name: str) -> DeploymentSpec:
     for spec in DEPLOYMENTS:
         if spec.name == name:
             return spec
-    raise KeyError(name)
+    raise ConfigurationError("no such deployment", deployment=name)
 
 
 def flow_and_schedules(spec: DeploymentSpec) -> tuple[Any, list[Any] | None]:

@@ -24,7 +24,11 @@ from catalog_lib.adapters.storage import (
     open_store,
     storage_config_from_settings,
 )
-from catalog_lib.core.errors import ObjectNotFoundError, SourceChangedError
+from catalog_lib.core.errors import (
+    InvalidArgumentError,
+    ObjectNotFoundError,
+    SourceChangedError,
+)
 from catalog_lib.core.settings import Settings
 from catalog_lib.ingest import jobs
 from catalog_lib.models.jobs import EtlJob
@@ -160,7 +164,7 @@ class Backend:
         """
         deployment = ACTION_DEPLOYMENTS[kind]
         if not reason.strip():
-            raise ValueError("a reason is required")
+            raise InvalidArgumentError("a reason is required")
         self.require_served(deployment)
         mark = actions.last_action_id(self.database_url)
         run = self.runner(deployment).create_run(
@@ -221,7 +225,7 @@ class Backend:
         unless `force`. The action row is recorded by the console (channel `console`).
         """
         if not reason.strip():
-            raise ValueError("a reason is required")
+            raise InvalidArgumentError("a reason is required")
         self.require_served(INGEST)
         live = self.store.head(self.store.resolve(object_key))
         parameters: dict[str, Any] = {
@@ -287,7 +291,7 @@ class Backend:
     ) -> IngestStarted:
         """Retry a cancelled job: ingest its object again (a new job superseding it)."""
         if job.status != "cancelled":
-            raise ValueError("only a cancelled job is retried through a new ingest")
+            raise InvalidArgumentError("only a cancelled job is retried through a new ingest")
         row = self.job(job.id)
         revision = str(row["scraper_revision"]) if row else DEFAULT_SCRAPER_REVISION
         expected = None

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.prefect_rest import DeploymentHealth, action_key
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.core.settings import Settings
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus
@@ -433,7 +434,7 @@ def test_action_key_names_one_request_and_its_choices() -> None:
     assert first != action_key("retry-job", job, "token-1", True, "why")
     assert first != action_key("retry-job", job, "token-2", False, "why")
     assert first.startswith(f"retry-job:{job}:ui-")
-    with pytest.raises(ValueError, match="token"):
+    with pytest.raises(InvalidArgumentError, match="token"):
         action_key("retry-job", job, "")
 
 

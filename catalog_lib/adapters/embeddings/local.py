@@ -60,6 +60,7 @@ class SentenceTransformersEmbeddings:
             EmbeddingError: The model failed or returned the wrong number of vectors.
         """
         if isinstance(texts, str):
+            # A wrong argument type (a programming error), not a domain failure.
             raise TypeError("embed() takes a sequence of texts, not a single string")
         if not texts:
             return []

@@ -129,6 +129,7 @@ class OpenAICompatibleEmbeddings:
                 or returned a response that does not match the request.
         """
         if isinstance(texts, str):
+            # A wrong argument type (a programming error), not a domain failure.
             raise TypeError("embed() takes a sequence of texts, not a single string")
         started = time.monotonic()
         vectors: list[list[float]] = []

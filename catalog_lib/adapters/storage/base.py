@@ -21,6 +21,7 @@ import fsspec
 from catalog_lib.core.errors import (
     CatalogError,
     ConfigurationError,
+    InvalidArgumentError,
     InvalidObjectKeyError,
     ObjectNotFoundError,
     ObjectOutsideLandingError,
@@ -151,13 +152,13 @@ class ObjectStore(Protocol):
 def check_range(start: int, end_inclusive: int) -> None:
     """Refuse a negative or reversed byte range (a programming error, not a storage one)."""
     if start < 0 or end_inclusive < start:
-        raise ValueError(f"invalid byte range {start}-{end_inclusive}")
+        raise InvalidArgumentError(f"invalid byte range {start}-{end_inclusive}")
 
 
 def check_block_size(block_size: int) -> None:
     """Refuse a block size that is not positive."""
     if block_size <= 0:
-        raise ValueError("block_size must be positive")
+        raise InvalidArgumentError("block_size must be positive")
 
 
 def check_key_text(key: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.ingest.jobs import compute_ingest_key
 from catalog_lib.rules import validation
 
@@ -63,9 +64,9 @@ class HistorySpec:
     def __post_init__(self) -> None:
         """Refuse values the generator or the queries cannot honour."""
         if self.jobs < 10 or self.days < 2 or self.items < 0 or self.invalid_logs_per_job < 0:
-            raise ValueError("history needs at least 10 jobs over 2 days")
+            raise InvalidArgumentError("history needs at least 10 jobs over 2 days")
         if not 4 <= self.sources <= len(SOURCE_POOL):
-            raise ValueError(f"sources must be between 4 and {len(SOURCE_POOL)}")
+            raise InvalidArgumentError(f"sources must be between 4 and {len(SOURCE_POOL)}")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from catalog_lib.adapters.postgres import load_query, required_row
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.ops.overview.states import FINAL_STATES, _opt_float
 
 
@@ -62,7 +63,7 @@ def job_series(
 ) -> list[SeriesPoint]:
     """Jobs per bucket and state in [since, until), oldest bucket first."""
     if bucket <= timedelta(0) or until <= since:
-        raise ValueError("the window and the bucket must be positive")
+        raise InvalidArgumentError("the window and the bucket must be positive")
     rows = conn.execute(
         load_query("console_job_series"), {"since": since, "until": until, "bucket": bucket}
     ).fetchall()

@@ -11,7 +11,7 @@ from typing import Any, Final
 import psycopg
 
 from catalog_lib.adapters.postgres import load_query
-from catalog_lib.core.errors import CatalogError
+from catalog_lib.core.errors import CatalogError, InvalidArgumentError
 from catalog_lib.ops.overview.states import JOB_STATES, _opt_float
 from catalog_lib.ops.reports import RejectedRow, find_jobs_by_prefix, list_rejected_rows
 
@@ -33,7 +33,7 @@ class JobFilter:
         """Refuse values the generator or the queries cannot honour."""
         unknown = set(self.statuses) - set(JOB_STATES)
         if unknown:
-            raise ValueError(f"unknown job states: {sorted(unknown)}")
+            raise InvalidArgumentError(f"unknown job states: {sorted(unknown)}")
 
     def params(self) -> dict[str, Any]:
         """The bound parameters of the Jobs queries."""
@@ -98,7 +98,9 @@ def find_jobs(
 ) -> JobPage:
     """One page of the jobs matching `flt`, newest first, with the state counts."""
     if limit < 1 or offset < 0:
-        raise ValueError("limit must be positive and offset non-negative")
+        raise InvalidArgumentError(
+            "limit must be positive and offset non-negative", limit=limit, offset=offset
+        )
     counts = job_state_counts(conn, flt)
     wanted = flt.statuses or JOB_STATES
     total = sum(counts[s] for s in wanted)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from catalog_lib.adapters.postgres import connect
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.demo.history import HistorySpec, generate_history, seed_history
 
 pytestmark = pytest.mark.postgres
@@ -26,7 +27,7 @@ def test_generation_is_deterministic() -> None:
     "kwargs", [{"jobs": 5}, {"days": 1}, {"sources": 3}, {"sources": 99}, {"items": -1}]
 )
 def test_spec_refuses_too_little_history(kwargs: dict[str, int]) -> None:
-    with pytest.raises(ValueError, match=r"history|sources"):
+    with pytest.raises(InvalidArgumentError, match=r"history|sources"):
         HistorySpec(**kwargs)
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.demo.sample_files import DemoFile, build_demo_files
 from catalog_lib.rules.chunking import plan_chunks
 from catalog_lib.rules.mapping import map_row
@@ -88,7 +89,7 @@ def test_keys_follow_upstream_convention(demo: list[DemoFile]) -> None:
     ],
 )
 def test_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         build_demo_files(**kwargs)  # type: ignore[arg-type]
 
 

@@ -12,7 +12,7 @@ import pytest
 from catalog_lib.adapters.embeddings import NoEmbeddings
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import open_store
-from catalog_lib.core.errors import DatabaseConnectionError, TransientError
+from catalog_lib.core.errors import DatabaseConnectionError, InvalidArgumentError, TransientError
 from catalog_lib.demo.sample_files import build_demo_files
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobMode, JobStatus, create_superseding_job, get_job
@@ -218,7 +218,7 @@ def _run(rt: steps.Runtime, request: ActionRequest) -> ActionResult:
 
 @pytest.mark.parametrize("value", ["false", "0", "", 1, None], ids=repr)
 def test_force_must_be_a_real_boolean(value: Any) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidArgumentError, match="force must be a bool"):
         ActionRequest(kind=ActionKind.RETRY, job_id=uuid.uuid4(), actor="a", force=value)
     assert ActionRequest(kind=ActionKind.RETRY, job_id=uuid.uuid4(), actor="a").force is False
 
@@ -387,7 +387,7 @@ def test_failed_retry_is_recorded_as_failed(db_url: str, tmp_path: Path) -> None
         "ETL_JOB_FAILED",
         started.new_job_id,
     )
-    with pytest.raises(ValueError, match="only a started"):
+    with pytest.raises(InvalidArgumentError, match="only a started"):
         actions.finish_reingest(rt, finished, flow_run_id=None)
     # Its closed job no longer blocks the next retry.
     assert actions.start_reingest(rt, _request(ActionKind.RETRY, original)).new_job_id

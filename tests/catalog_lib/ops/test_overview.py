@@ -14,6 +14,7 @@ import pytest
 
 from catalog_lib.adapters.postgres import connect
 from catalog_lib.adapters.storage import StorageConfig, open_store
+from catalog_lib.core.errors import InvalidArgumentError
 from catalog_lib.demo.history import HistorySpec, HistorySummary, seed_history
 from catalog_lib.ingest.jobs import compute_ingest_key
 from catalog_lib.ops import overview
@@ -77,7 +78,7 @@ def test_failure_rates_count_failed_and_cancelled_among_finished() -> None:
 
 def test_job_series_refuses_an_empty_window(seeded: Any) -> None:
     conn, _ = seeded
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(InvalidArgumentError, match="positive"):
         overview.job_series(conn, since=NOW, until=NOW)
 
 
@@ -136,9 +137,9 @@ def test_find_jobs_by_time_range_revision_and_page(seeded: Any) -> None:
 
 def test_job_filter_refuses_unknown_states_and_bad_pages(seeded: Any) -> None:
     conn, _ = seeded
-    with pytest.raises(ValueError, match="unknown job states"):
+    with pytest.raises(InvalidArgumentError, match="unknown job states"):
         overview.JobFilter(statuses=("done",))
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(InvalidArgumentError, match="limit"):
         overview.find_jobs(conn, overview.JobFilter(), limit=0)
 
 

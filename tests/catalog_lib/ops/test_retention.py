@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from catalog_lib.adapters.postgres import connect
-from catalog_lib.core.errors import DatabaseQueryError
+from catalog_lib.core.errors import DatabaseQueryError, InvalidArgumentError
 from catalog_lib.ops.retention import RetentionPolicy, sweep_invalid_logs
 
 pytestmark = pytest.mark.postgres
@@ -160,7 +160,7 @@ def test_a_failed_sweep_is_recorded(db_url: str) -> None:
 
 
 def test_policy_rejects_non_positive_values() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(InvalidArgumentError, match="positive"):
         RetentionPolicy(batch_size=0)
 
 

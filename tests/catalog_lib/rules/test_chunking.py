@@ -13,7 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog_lib.core.errors import EmptyObjectError, MalformedCsvError, SourceChangedError
+from catalog_lib.core.errors import (
+    EmptyObjectError,
+    InvalidArgumentError,
+    MalformedCsvError,
+    SourceChangedError,
+)
 from catalog_lib.core.sizes import parse_size
 from catalog_lib.rules.chunking import MIB, ChunkPlan, ChunkSpec, plan_chunks
 from catalog_lib.rules.records import iter_records
@@ -397,7 +402,7 @@ def test_literal_quote_inside_unquoted_field_does_not_open_a_quote() -> None:
 
 @pytest.mark.parametrize("chunk_size", [0, -1])
 def test_chunk_size_must_be_positive(chunk_size: int) -> None:
-    with pytest.raises(ValueError, match="chunk_size"):
+    with pytest.raises(InvalidArgumentError, match="chunk_size"):
         plan_chunks([b"a\n"], size=2, chunk_size=chunk_size)
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog_lib.core.errors import SignatureError
+from catalog_lib.core.errors import InvalidArgumentError, SignatureError
 from catalog_lib.core.settings import parse_secrets
 from catalog_lib.rules.signing import (
     SIGNATURE_HEADER,
@@ -129,7 +129,7 @@ def test_any_active_secret_verifies_during_a_rotation() -> None:
 
 
 def test_verify_needs_a_secret() -> None:
-    with pytest.raises(ValueError, match="at least one secret"):
+    with pytest.raises(InvalidArgumentError, match="at least one secret"):
         verify(b"{}", sign(b"{}", SECRET, NOW), [], NOW)
 
 

@@ -14,8 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from catalog_lib.core.errors import InvalidArgumentError
 from flows.cli.app import app, package_version
-from flows.cli.output import plural, shown
+from flows.cli.output import ExitCode, handle_errors, plural, shown
 
 
 def _command_paths() -> list[tuple[str, ...]]:
@@ -214,3 +215,16 @@ def test_the_cli_turns_prefects_client_telemetry_off(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "telemetry False" in result.stdout
+
+
+def test_an_invalid_argument_is_reported_with_its_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit) as caught, handle_errors(as_json=True):
+        raise InvalidArgumentError("mute_days must be at least 1")
+    assert caught.value.exit_code == int(ExitCode.FAILED)
+    assert json.loads(capsys.readouterr().out) == {
+        "error": "invalid_argument",
+        "message": "mute_days must be at least 1",
+    }
+    with pytest.raises(typer.Exit), handle_errors(as_json=False):
+        raise InvalidArgumentError("a reason is required")
+    assert "error: a reason is required" in capsys.readouterr().err
