@@ -112,7 +112,8 @@ def exact_field(
     """A field read by the row-wise cell function per distinct cell; MISSING marks absence.
 
     Rows whose value `scrub` would change, or that ``flag`` marks, are checked (the exact path
-    validates both forms); with ``copy``, every row gets its own copy of a list or dict value.
+    validates both forms, so the value stays unscrubbed here); with ``copy``, every row gets
+    its own copy of a list or dict value.
     """
     results, indices = distinct(cells, read)
     values = expand(results, indices)
@@ -122,8 +123,17 @@ def exact_field(
     ]
     check = np.array(dirty, dtype=np.bool_)[indices]
     if copy:
-        values = [scrub(v) if isinstance(v, list | dict) else v for v in values]
+        values = [copy_json(v) if isinstance(v, list | dict) else v for v in values]
     return Field(values, present, check)
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON-like value (lists and dicts new, everything else shared)."""
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    return value
 
 
 def quoted_text_field(
