@@ -81,7 +81,7 @@ COLUMNS: Final = (
 # a non-ASCII letter (the Kelvin sign) into them: a match here is a match there, with the same
 # host (it ends at the first `/`, `?` or `#`).
 _PLAIN_URL: Final = (
-    r"^[Hh][Tt][Tt][Pp][Ss]?://(?P<host>(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*)"
+    r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*"
     r"(?:[/?#][^\\\t\n\r]*)?$"
 )
 _PLAIN_SKU: Final = r"^[A-Za-z0-9_./-]{1,200}$"
@@ -104,15 +104,21 @@ def _text(cells: pa.StringArray) -> Field:
 
 def _public_plain_url(trimmed: pa.StringArray) -> Mask:
     """Rows whose URL takes `check_url_host`'s plain shortcut and passes it (no reason)."""
-    extracted = pc.extract_regex(trimmed, pattern=_PLAIN_URL)
-    host = extracted.field("host")
-    matched = to_mask(extracted.is_valid())
-    host_ok, _ = per_distinct(
-        pc.utf8_lower(host), lambda h: bool(h) and "xn--" not in h and not is_internal_name(h)
-    )
+    matched = to_mask(pc.match_substring_regex(trimmed, pattern=_PLAIN_URL))
+    public = np.zeros(len(trimmed), dtype=np.bool_)
+    rows = np.flatnonzero(matched)
+    if len(rows):
+        # In the plain shape the host is what follows `://`, up to the first `/`, `?` or `#`.
+        urls = trimmed.take(pa.array(rows))
+        rest = pc.list_element(pc.split_pattern(urls, pattern="://", max_splits=1), 1)
+        host = pc.list_element(pc.split_pattern_regex(rest, pattern="[/?#]", max_splits=1), 0)
+        host_ok, _ = per_distinct(
+            pc.utf8_lower(host), lambda h: "xn--" not in h and not is_internal_name(h)
+        )
+        public[rows] = host_ok
     # UTF-8 bytes bound UTF-16 units from above.
     short = pc.binary_length(trimmed).to_numpy(zero_copy_only=False) <= MAX_URL
-    return np.asarray(matched & short & np.array(host_ok, dtype=np.bool_), np.bool_)
+    return np.asarray(public & short, dtype=np.bool_)
 
 
 def _identity(cells: Mapping[str, pa.StringArray], n: int, check: Mask) -> Fields:
