@@ -13,6 +13,8 @@ Pieces (``--only`` takes a comma list; default: all), one module each under ``be
   (``ingest.py``);
 * ``pipeline`` the ingest steps on one process (no Prefect) vs a raw COPY, with the time of
   each step, and parse-only throughput (``pipeline.py``);
+* ``parse``    the chunk parse, vectorised vs the row-wise reference, CPU µs per row and
+  what fell back (``parse.py``);
 * ``dlt``      dlt stock and arrow + CSV loader vs the same baseline (isolated environment,
   ``vs_dlt.py``);
 * ``reingest`` re-ingest of an unchanged file vs first ingest, counting embedding calls
@@ -39,6 +41,7 @@ from typing import Any
 
 from bench.context import FULL, QUICK, Context, Profile, load
 from bench.ingest import bench_ingest
+from bench.parse import bench_parse
 from bench.pipeline import bench_pipeline
 from bench.planner import bench_planner
 from bench.reingest import bench_reingest
@@ -51,6 +54,7 @@ RUNNERS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "planner": bench_planner,
     "ingest": bench_ingest,
     "pipeline": bench_pipeline,
+    "parse": bench_parse,
     "dlt": bench_dlt,
     "reingest": bench_reingest,
     "rss": bench_rss,

@@ -48,6 +48,14 @@ def table(results: dict[str, Any]) -> str:
                 )
             shares = ", ".join(f"{k} {v:.2f} s" for k, v in piece["steps_s"].items() if v)
             add("pipeline: step times (last round)", "", shares)
+        elif name == "parse":
+            add(
+                "parse: vectorised vs row-wise (CPU)",
+                f"{piece['speedup_cpu']:.2f}x",
+                f"{piece['columnar']['cpu_us_per_row']} vs {piece['rowwise']['cpu_us_per_row']} "
+                f"CPU µs/row; fallback chunks {piece['coverage']['fallback_chunks']} of "
+                f"{piece['coverage']['chunks']}",
+            )
         elif name == "ingest":
             flow, base, over = piece["flow"], piece["baseline"], piece["overhead"]
             add(

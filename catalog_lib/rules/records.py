@@ -46,6 +46,15 @@ def parse_header(header: bytes) -> dict[str, int]:
     Raises:
         MalformedCsvError: the bytes are not exactly one CSV record.
     """
+    return {name.strip(): index for index, name in enumerate(header_cells(header))}
+
+
+def header_cells(header: bytes) -> list[str]:
+    """The header record's cells as written (untrimmed), in column order.
+
+    Raises:
+        MalformedCsvError: the bytes are not exactly one CSV record.
+    """
     text = _decode(header).removeprefix("\ufeff")
     try:
         rows = [row for row in csv.reader(_lines(text), dialect=_CatalogDialect) if row]
@@ -55,7 +64,7 @@ def parse_header(header: bytes) -> dict[str, int]:
         ) from exc
     if len(rows) != 1:
         raise MalformedCsvError("header must be exactly one CSV record", records=len(rows))
-    return {name.strip(): index for index, name in enumerate(rows[0])}
+    return rows[0]
 
 
 def iter_records(

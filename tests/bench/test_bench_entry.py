@@ -96,3 +96,13 @@ def test_quick_reingest_piece_reports_embedding_calls() -> None:
     assert piece["first"]["texts"] > 0
     assert set(piece["reingest"]) == {"median_s", "calls", "texts"}
     assert piece["time_ratio"] > 0
+
+
+def test_quick_parse_piece_checks_both_paths_agree() -> None:
+    result = _bench("--only", "parse", "--rows", "800", "--runs", "1")
+    parse = result["parse"]
+    assert parse["rows"] == 800
+    assert parse["coverage"]["chunks"] >= 1
+    assert parse["coverage"]["fallback_chunks"] == 0  # the generator's data is columnar
+    assert parse["rowwise"]["cpu_us_per_row"] > 0
+    assert parse["speedup_cpu"] > 0
