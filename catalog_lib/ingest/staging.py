@@ -72,15 +72,21 @@ def staged_values(item: dict[str, Any]) -> list[Any]:
     return [None if v is None or v in _EMPTY else v for v in values]
 
 
-def to_json_text(value: Any) -> str:
-    """JSON for staged and logged items; Decimals stay exact as strings."""
-    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# Built once: `json.dumps` with these options would build a new encoder on every call.
+_ENCODER: Final = json.JSONEncoder(
+    ensure_ascii=False, default=_json_default, separators=(",", ":")
+)
+
+
+def to_json_text(value: Any) -> str:
+    """JSON for staged jsonb columns and logged items; Decimals stay exact as strings."""
+    return _ENCODER.encode(value)
 
 
 def stage_chunk(

@@ -5,13 +5,13 @@
 -- through the (job_id, sku_hash) index: a partition reads only its own rows. SKUs that occur
 -- once (most of them) are copied as they are; only repeated SKUs are aggregated.
 WITH part AS MATERIALIZED (
-    SELECT s.*
+    -- The repeat count comes from a window, not from a join with the repeated SKUs: a freshly
+    -- staged table has no statistics, and the planner then nests loops over such a join.
+    SELECT s.*, count(*) OVER (PARTITION BY s.sku) AS occurrences
     FROM etl_staged_items s
     WHERE s.job_id = %(job_id)s
         AND s.sku_hash >= (%(partition)s::bigint * 2147483648) / %(partitions)s::bigint
         AND s.sku_hash < ((%(partition)s::bigint + 1) * 2147483648) / %(partitions)s::bigint
-), repeated AS (
-    SELECT sku FROM part GROUP BY sku HAVING count(*) > 1
 )
 INSERT INTO _merged (
     sku, name, product_url, weight, weight_unit, description, categories, images, brand, model,
@@ -24,7 +24,7 @@ SELECT
     p.seller, p.product_sku, p.material, p.currency, p.condition, p.review_count, p.variants,
     p.techs, p.links, p.reviews, p.qas, p.faqs
 FROM part p
-WHERE NOT EXISTS (SELECT 1 FROM repeated r WHERE r.sku = p.sku)
+WHERE p.occurrences = 1
 UNION ALL
 SELECT p.sku,
     (array_agg(p.name ORDER BY p.record_ordinal DESC) FILTER (WHERE p.name IS NOT NULL))[1],
@@ -54,5 +54,5 @@ SELECT p.sku,
     (array_agg(p.qas ORDER BY p.record_ordinal DESC) FILTER (WHERE p.qas IS NOT NULL))[1],
     (array_agg(p.faqs ORDER BY p.record_ordinal DESC) FILTER (WHERE p.faqs IS NOT NULL))[1]
 FROM part p
-JOIN repeated r ON r.sku = p.sku
+WHERE p.occurrences > 1
 GROUP BY p.sku

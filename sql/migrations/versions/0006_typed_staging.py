@@ -55,11 +55,15 @@ ITEM_COLUMNS = (
 NAMES = ", ".join(name for name, _ in ITEM_COLUMNS)
 ADD_COLUMNS = ",\n    ".join(f"ADD COLUMN {name} {sql_type}" for name, sql_type in ITEM_COLUMNS)
 DROP_COLUMNS = ",\n    ".join(f"DROP COLUMN {name}" for name, _ in ITEM_COLUMNS)
-# Only the keys with a value, as the staged jsonb form had them (nested nulls are kept).
+# Only the keys with a value, as the staged jsonb form had them (nested nulls are kept; the
+# price as an exact string, as staging wrote it).
 AS_ITEM = (
     "(SELECT coalesce(jsonb_object_agg(e.key, e.value), '{{}}'::jsonb) "
     "FROM jsonb_each(jsonb_build_object('sku', {t}.sku, "
-    + ", ".join(f"'{name}', {{t}}.{name}" for name, _ in ITEM_COLUMNS)
+    + ", ".join(
+        f"'{name}', {{t}}.{name}" + ("::text" if name == "price" else "")
+        for name, _ in ITEM_COLUMNS
+    )
     + ")) AS e (key, value) WHERE e.value <> 'null'::jsonb)"
 )
 
