@@ -79,9 +79,7 @@ def _json_default(value: Any) -> Any:
 
 
 # Built once: `json.dumps` with these options would build a new encoder on every call.
-_ENCODER: Final = json.JSONEncoder(
-    ensure_ascii=False, default=_json_default, separators=(",", ":")
-)
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",", ":"))
 
 
 def to_json_text(value: Any) -> str:

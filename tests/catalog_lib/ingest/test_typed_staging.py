@@ -13,7 +13,14 @@ import pytest
 from catalog_lib.adapters.postgres import connect, downgrade_schema, load_query, upgrade_schema
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.staging import ITEM_COLUMNS, staged_values
-from tests.factories import HEADER, catalog_row, catalog_snapshot, ingest_file, local_runtime, to_csv
+from tests.factories import (
+    HEADER,
+    catalog_row,
+    catalog_snapshot,
+    ingest_file,
+    local_runtime,
+    to_csv,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -26,7 +33,11 @@ def _stage_only(rt: steps.Runtime, data: bytes, *, chunk_size: int) -> uuid.UUID
     """Trigger, plan and stage every chunk of `data`; nothing is applied."""
     rt.store.write("trailco/a.csv", data)
     trigger = steps.request_ingest(
-        rt, source="trailco", uri_or_key="trailco/a.csv", scraper_revision="t", chunk_size=chunk_size
+        rt,
+        source="trailco",
+        uri_or_key="trailco/a.csv",
+        scraper_revision="t",
+        chunk_size=chunk_size,
     )
     steps.start_job(rt, trigger.job_id, None)
     planned = steps.plan_job(rt, trigger.job_id)
@@ -134,7 +145,9 @@ def test_each_sku_lands_in_exactly_one_partition(
     db_url: str, tmp_path: Path, partitions: int
 ) -> None:
     rt = local_runtime(db_url, tmp_path / "landing")
-    rows = [catalog_row(i) for i in range(60)] + [catalog_row(i, brand="B2") for i in range(0, 60, 7)]
+    rows = [catalog_row(i) for i in range(60)] + [
+        catalog_row(i, brand="B2") for i in range(0, 60, 7)
+    ]
     job_id = _stage_only(rt, to_csv(rows), chunk_size=700)
     merged = [_merged(db_url, job_id, p, partitions) for p in range(partitions)]
     every = [sku for part in merged for sku in part]
