@@ -185,7 +185,8 @@ def _texts_to_embed(
     for row in conn.execute(
         load_query("list_items_to_embed"), {"source_version": source_version}
     ).fetchall():
-        text = build_embedding_text(row["item"])
+        # The row holds the merged item's embedding-text columns (NULL: no value).
+        text = build_embedding_text(row)
         text_hash = hash_embedding_text(text, model=provider.name)
         if text and text_hash != row["stored_hash"]:
             pending.append((row["sku"], text, text_hash))

@@ -1,8 +1,9 @@
 """The chunk phase's write: stage one parsed chunk exactly once.
 
-One transaction per chunk holds its valid rows (COPY into `etl_staged_items`), its invalid rows
-(`invalid_item_logs`) and its ledger row (`etl_job_chunks`). The ledger row is locked first, so
-a chunk already `completed` is skipped whatever retries, re-runs or races happen.
+One transaction per chunk holds its valid rows (binary COPY of typed columns into
+`etl_staged_items`), its invalid rows (`invalid_item_logs`) and its ledger row
+(`etl_job_chunks`). The ledger row is locked first, so a chunk already `completed` is skipped
+whatever retries, re-runs or races happen.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import psycopg
+from psycopg.types.json import set_json_dumps
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import LedgerRowMissingError
@@ -24,19 +26,50 @@ from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
 from catalog_lib.rules.truncation import bound_document
 
+# The staged columns after (job_id, record_ordinal, chunk_index, sku), with the type whose
+# binary form psycopg writes for each: `catalog_items`' columns and types (migration 0006).
+# `availability` is the enum of that name; an enum's binary form is its label's text.
+ITEM_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("name", "text"),
+    ("product_url", "text"),
+    ("weight", "float8"),
+    ("weight_unit", "text"),
+    ("description", "text"),
+    ("categories", "jsonb"),
+    ("images", "jsonb"),
+    ("brand", "text"),
+    ("model", "text"),
+    ("rating_value", "float8"),
+    ("color", "text"),
+    ("size", "text"),
+    ("price", "numeric"),
+    ("availability", "text"),
+    ("seller", "text"),
+    ("product_sku", "text"),
+    ("material", "text"),
+    ("currency", "text"),
+    ("condition", "text"),
+    ("review_count", "int4"),
+    ("variants", "jsonb"),
+    ("techs", "jsonb"),
+    ("links", "jsonb"),
+    ("reviews", "jsonb"),
+    ("qas", "jsonb"),
+    ("faqs", "jsonb"),
+)
+ITEM_FIELDS: Final = tuple(name for name, _ in ITEM_COLUMNS)
+STAGED_TYPES: Final = ("uuid", "int8", "int4", "text", *(t for _, t in ITEM_COLUMNS))
+_EMPTY: Final[tuple[object, ...]] = ("", [], {})
 
-def without_empty_values(item: dict[str, Any]) -> dict[str, Any]:
-    """The item without null, '', [] and {} values: the staged form the per-SKU merge needs.
+
+def staged_values(item: dict[str, Any]) -> list[Any]:
+    """The item's values in `ITEM_COLUMNS` order; None where it has none (null, '', [] or {}).
 
     "Later non-empty values win": an empty cell of a later duplicate row must not erase an
-    earlier value, so empty values are never staged.
+    earlier value, so an empty value is staged as NULL, which the per-SKU merge skips.
     """
-    return {k: v for k, v in item.items() if v is not None and v != "" and v != [] and v != {}}
-
-
-def to_json_text(value: Any) -> str:
-    """JSON for staged and logged items; Decimals stay exact as strings."""
-    return json.dumps(value, ensure_ascii=False, default=_json_default, separators=(",", ":"))
+    values = [item.get(name) for name in ITEM_FIELDS]
+    return [None if v is None or v in _EMPTY else v for v in values]
 
 
 def _json_default(value: Any) -> Any:
@@ -44,6 +77,15 @@ def _json_default(value: Any) -> Any:
         return str(value)
     # json.dumps' `default` hook must raise TypeError for a value it cannot encode.
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# Built once: `json.dumps` with these options would build a new encoder on every call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, default=_json_default, separators=(",", ":"))
+
+
+def to_json_text(value: Any) -> str:
+    """JSON for staged jsonb columns and logged items; Decimals stay exact as strings."""
+    return _ENCODER.encode(value)
 
 
 def stage_chunk(
@@ -69,17 +111,13 @@ def stage_chunk(
         )
         if is_completed(ledger):
             return chunk_result(ledger, skipped=True)
-        with conn.cursor().copy(load_query("copy_staged_items")) as copy:
+        staged = conn.cursor()
+        # jsonb columns: the same JSON text as invalid rows (Decimals as exact strings).
+        set_json_dumps(to_json_text, context=staged)
+        with staged.copy(load_query("copy_staged_items")) as copy:
+            copy.set_types(STAGED_TYPES)
             for row in parsed.valid:
-                copy.write_row(
-                    (
-                        job_id,
-                        row.ordinal,
-                        spec.index,
-                        row.sku,
-                        to_json_text(without_empty_values(row.item)),
-                    )
-                )
+                copy.write_row([job_id, row.ordinal, spec.index, row.sku, *staged_values(row.item)])
         with conn.cursor().copy(load_query("copy_invalid_item_logs")) as copy:
             for bad in parsed.invalid:
                 copy.write_row(

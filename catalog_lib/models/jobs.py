@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -11,6 +12,7 @@ from pydantic import AwareDatetime
 from sqlalchemy.dialects import postgresql as pg
 from sqlmodel import Field, SQLModel
 
+from catalog_lib.models.catalog import Availability
 from catalog_lib.models.columns import counter, in_values, pg_enum, timestamptz
 
 
@@ -208,11 +210,57 @@ class EtlJobChunk(SQLModel, table=True):
     error_message: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
 
 
-class EtlStagedItem(SQLModel, table=True):
+class ItemColumns(SQLModel):
+    """A catalog item's columns (all but `sku`) as staged and prepared: NULL means no value.
+
+    Same names and types as `catalog_items`. A staged row never holds an empty value (null,
+    '', [] or {} are staged as NULL), so the per-SKU merge keeps, per column, the non-NULL
+    value of the highest record ordinal ("later non-empty values win").
+    """
+
+    name: str | None = Field(default=None, sa_type=sa.Text())
+    product_url: str | None = Field(default=None, sa_type=sa.Text())
+    weight: float | None = Field(default=None, sa_type=sa.Double())
+    weight_unit: str | None = Field(default=None, sa_type=sa.Text())
+    description: str | None = Field(default=None, sa_type=sa.Text())
+    categories: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    images: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    brand: str | None = Field(default=None, sa_type=sa.Text())
+    model: str | None = Field(default=None, sa_type=sa.Text())
+    rating_value: float | None = Field(default=None, sa_type=sa.Double())
+    color: str | None = Field(default=None, sa_type=sa.Text())
+    size: str | None = Field(default=None, sa_type=sa.Text())
+    price: Decimal | None = Field(default=None, sa_type=sa.Numeric())
+    availability: Availability | None = Field(
+        default=None, sa_type=pg_enum(Availability, "availability")
+    )
+    seller: str | None = Field(default=None, sa_type=sa.Text())
+    product_sku: str | None = Field(default=None, sa_type=sa.Text())
+    material: str | None = Field(default=None, sa_type=sa.Text())
+    currency: str | None = Field(default=None, sa_type=sa.Text())
+    condition: str | None = Field(default=None, sa_type=sa.Text())
+    review_count: int | None = Field(default=None, sa_type=sa.Integer())
+    variants: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    techs: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    links: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    reviews: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    qas: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+    faqs: Any = Field(default=None, sa_type=pg.JSONB(), nullable=True)
+
+
+# The server computes it as each row is copied in (migration 0006); apply partition p of N
+# reads the hash range [p * 2^31 / N, (p + 1) * 2^31 / N) through `etl_staged_items_job_hash_idx`.
+SKU_HASH_SQL: Final = "hashtext(sku) & 2147483647"
+
+
+class EtlStagedItem(ItemColumns, table=True):
     """A valid mapped row of a job, held between its chunk phase and its apply phase."""
 
     __tablename__ = "etl_staged_items"
-    __table_args__ = (sa.Index("etl_staged_items_job_chunk_idx", "job_id", "chunk_index"),)
+    __table_args__ = (
+        sa.Index("etl_staged_items_job_chunk_idx", "job_id", "chunk_index"),
+        sa.Index("etl_staged_items_job_hash_idx", "job_id", "sku_hash"),
+    )
 
     job_id: uuid.UUID = Field(
         sa_column=sa.Column(
@@ -224,10 +272,13 @@ class EtlStagedItem(SQLModel, table=True):
     record_ordinal: int = Field(sa_column=sa.Column(sa.BigInteger(), primary_key=True))
     chunk_index: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     sku: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
-    item: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB(), nullable=False))
+    sku_hash: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer(), sa.Computed(SKU_HASH_SQL, persisted=True)),
+    )
 
 
-class EtlPreparedItem(SQLModel, table=True):
+class EtlPreparedItem(ItemColumns, table=True):
     """A job's merged item of one apply partition, with its new embedding, not yet published.
 
     Written by an apply partition (exactly once, with its ledger row); the job's publish
@@ -246,6 +297,5 @@ class EtlPreparedItem(SQLModel, table=True):
     )
     sku: str = Field(sa_column=sa.Column(sa.Text(), primary_key=True))
     apply_partition: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
-    item: dict[str, Any] = Field(sa_column=sa.Column(pg.JSONB(), nullable=False))
     embedding: list[float] | None = Field(default=None, sa_column=sa.Column(pg.ARRAY(sa.REAL())))
     embedding_text_hash: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))

@@ -1,2 +1,31 @@
--- The transaction's merged items of one apply partition (one row per SKU).
-CREATE TEMP TABLE _merged (sku text PRIMARY KEY, item jsonb NOT NULL) ON COMMIT DROP
+-- The transaction's merged items of one apply partition (one row per SKU), typed as
+-- `catalog_items` (NULL: no value).
+CREATE TEMP TABLE _merged (
+    sku text PRIMARY KEY,
+    name text,
+    product_url text,
+    weight double precision,
+    weight_unit text,
+    description text,
+    categories jsonb,
+    images jsonb,
+    brand text,
+    model text,
+    rating_value double precision,
+    color text,
+    size text,
+    price numeric,
+    availability availability,
+    seller text,
+    product_sku text,
+    material text,
+    currency text,
+    condition text,
+    review_count integer,
+    variants jsonb,
+    techs jsonb,
+    links jsonb,
+    reviews jsonb,
+    qas jsonb,
+    faqs jsonb
+) ON COMMIT DROP

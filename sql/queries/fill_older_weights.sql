@@ -4,14 +4,13 @@
 -- unit and version change; the row's last job, source version and provenance stay. Runs in the
 -- job's publish transaction, over its prepared items.
 UPDATE catalog_items AS c
-SET weight = r.weight,
-    weight_unit = r.weight_unit,
+SET weight = p.weight,
+    weight_unit = p.weight_unit,
     weight_source_version = %(source_version)s,
     updated_at = now()
 FROM etl_prepared_items p
-CROSS JOIN LATERAL jsonb_populate_record(NULL::catalog_items, p.item) AS r
 WHERE p.job_id = %(job_id)s
     AND c.sku = p.sku
     AND c.source_version > %(source_version)s
-    AND r.weight > 0
+    AND p.weight > 0
     AND (c.weight_source_version IS NULL OR c.weight_source_version < %(source_version)s)

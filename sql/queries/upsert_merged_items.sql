@@ -1,4 +1,4 @@
--- Publish a job's prepared (merged) items, guarded by the source file's version: a row is never
+-- Publish a job's prepared (merged) items, column for column, guarded by the source file's version: a row is never
 -- replaced with data from an older file; the same version re-applies (repairs are
 -- deterministic). Runs in the job's ONE publish transaction; each apply partition's ledger row
 -- gets the number of items it upserted.
@@ -15,14 +15,13 @@ WITH upserted AS (
         embedding, embedding_text_hash, last_job_id, source_version, updated_at,
         weight_source_version
     )
-    SELECT r.name, r.product_url, p.sku, r.weight, r.weight_unit, r.description, r.categories,
-        r.images, r.brand, r.model, r.rating_value, r.color, r.size, r.price, r.availability,
-        r.seller, r.product_sku, r.material, r.currency, r.condition,
-        coalesce(r.review_count, 0), r.variants, r.techs, r.links, r.reviews, r.qas, r.faqs,
+    SELECT p.name, p.product_url, p.sku, p.weight, p.weight_unit, p.description, p.categories,
+        p.images, p.brand, p.model, p.rating_value, p.color, p.size, p.price, p.availability,
+        p.seller, p.product_sku, p.material, p.currency, p.condition,
+        coalesce(p.review_count, 0), p.variants, p.techs, p.links, p.reviews, p.qas, p.faqs,
         p.embedding, p.embedding_text_hash, %(job_id)s, %(source_version)s, now(),
-        CASE WHEN r.weight > 0 THEN %(source_version)s::timestamptz END
+        CASE WHEN p.weight > 0 THEN %(source_version)s::timestamptz END
     FROM etl_prepared_items p
-    CROSS JOIN LATERAL jsonb_populate_record(NULL::catalog_items, p.item) AS r
     WHERE p.job_id = %(job_id)s
     ORDER BY p.sku
     ON CONFLICT (sku) DO UPDATE SET

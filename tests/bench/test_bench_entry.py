@@ -84,6 +84,8 @@ def test_quick_pipeline_piece_times_every_step_against_raw_copy() -> None:
     assert piece["copy"]["vs_copy"] == 1.0
     assert piece["steps_s"]["run_chunk"] > 0
     assert piece["steps_s"]["plan_job"] > 0
+    assert piece["steps_s"]["stage_chunk (inside)"] > 0  # the write inside run_chunk
+    assert piece["steps_s"]["publish_job (inside)"] > 0
 
 
 @pytest.mark.postgres

@@ -176,8 +176,8 @@ def _staged_job(db_url: str, *, status: str, ended_days_ago: int | None, rows: i
             (job_id, status, str(job_id), ended_days_ago, ended_days_ago),
         )
         conn.execute(
-            "INSERT INTO etl_staged_items (job_id, record_ordinal, chunk_index, sku, item) "
-            "SELECT %s, g, 0, 'SKU-' || g, '{}' FROM generate_series(1, %s::int) g",
+            "INSERT INTO etl_staged_items (job_id, record_ordinal, chunk_index, sku) "
+            "SELECT %s, g, 0, 'SKU-' || g FROM generate_series(1, %s::int) g",
             (job_id, rows),
         )
         conn.commit()
