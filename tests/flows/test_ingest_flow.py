@@ -392,5 +392,10 @@ def test_the_reconcile_count_reads_the_file_while_the_chunks_load(
     assert starts[0] < max(chunk_ends)  # counted beside the chunks, not after them
     job = job_row(get_runtime().database_url, job_id)
     assert (job["verified_row_count"], job["reconcile_delta"]) == (60, 0)
+    wanted = {"count trailco", "reconcile trailco"}
+    deadline = time.monotonic() + 30  # task runs reach the server as events, asynchronously
     names = {t.name for t in _task_runs(state.state_details.flow_run_id)}
-    assert {"count trailco", "reconcile trailco"} <= names
+    while not wanted <= names and time.monotonic() < deadline:
+        time.sleep(0.5)
+        names = {t.name for t in _task_runs(state.state_details.flow_run_id)}
+    assert wanted <= names
