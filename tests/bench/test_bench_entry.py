@@ -108,3 +108,13 @@ def test_quick_parse_piece_checks_both_paths_agree() -> None:
     assert parse["coverage"]["fallback_chunks"] == 0  # the generator's data is columnar
     assert parse["rowwise"]["cpu_us_per_row"] > 0
     assert parse["speedup_cpu"] > 0
+
+
+def test_quick_rss_piece_reports_each_childs_own_peak() -> None:
+    result = _bench("--only", "rss", "--rss-mb", "1", "2", "--runs", "1")
+    rss = result["rss"]
+    for label in ("small", "large"):
+        assert rss[label]["rows"] > 0
+        # the child's own VmHWM: an ingest process, not the size of the benchmark parent
+        assert 50 < rss[label]["peak_rss_mb"] < 2000
+    assert rss["large_vs_small"] > 0
