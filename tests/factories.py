@@ -127,6 +127,18 @@ def ingest_file(
     return run_steps(rt, trigger.job_id, reverse_chunks=reverse_chunks)
 
 
+def partly_loaded_job(rt: steps.Runtime, key: str) -> uuid.UUID:
+    """A running job of 30 rows in 600-byte chunks whose first chunk completed, no runner."""
+    rt.store.write(key, to_csv([catalog_row(i) for i in range(30)]))
+    trigger = steps.request_ingest(
+        rt, source="trailco", uri_or_key=key, scraper_revision="t", chunk_size=600
+    )
+    steps.start_job(rt, trigger.job_id, None)
+    planned = steps.plan_job(rt, trigger.job_id)
+    steps.run_chunk(rt, trigger.job_id, planned.version, planned.header, planned.chunks[0])
+    return trigger.job_id
+
+
 def job_row(db_url: str, job_id: uuid.UUID) -> dict[str, Any]:
     """The job's row."""
     with connect(db_url) as conn:

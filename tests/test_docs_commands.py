@@ -33,7 +33,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus
 from flows.cli.app import app
 from flows.runtime import get_runtime
-from tests.factories import catalog_row, to_csv
+from tests.factories import partly_loaded_job
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -170,27 +169,11 @@ def _shim_bin(tmp: Path) -> Path:
     return shims
 
 
-def _failed_job(landing: Path, n: int) -> str:
-    """A failed job whose first chunk completed (what `retry` resumes)."""
-    job_id = _started_job(landing, f"v2/trailco/trailco_2026-12-0{n}T00-00-00.csv")
-    steps.end_job(
-        get_runtime(), uuid.UUID(job_id), JobStatus.FAILED, error_kind="crashed", error_message="x"
-    )
-    return job_id
-
-
-def _started_job(landing: Path, key: str) -> str:
-    """A running job with one completed chunk whose runner is gone (no liveness lease)."""
-    (landing / key).parent.mkdir(parents=True, exist_ok=True)
-    (landing / key).write_bytes(to_csv([catalog_row(i) for i in range(30)]))
-    rt = get_runtime()
-    trigger = steps.request_ingest(
-        rt, source="trailco", uri_or_key=key, scraper_revision="t", chunk_size=600
-    )
-    steps.start_job(rt, trigger.job_id, None)
-    planned = steps.plan_job(rt, trigger.job_id)
-    steps.run_chunk(rt, trigger.job_id, planned.version, planned.header, planned.chunks[0])
-    return str(trigger.job_id)
+def _failed_job(n: int) -> str:
+    """A failed job whose first chunk completed before it failed (what `retry` is for)."""
+    job_id = partly_loaded_job(get_runtime(), f"v2/trailco/trailco_2026-12-0{n}T00-00-00.csv")
+    steps.end_job(get_runtime(), job_id, JobStatus.FAILED, error_kind="crashed", error_message="x")
+    return str(job_id)
 
 
 SHELL_SYNTAX = re.compile(r"[$|<>;&`(){}*?]")
@@ -264,12 +247,14 @@ def test_docs_blocks_run_as_written(
         if re.search(r"\bretry JOB_ID\b", script):
             prepared += 1
             if re.search(r"catalog-etl sweep\b", script):  # the killed-runner story
-                job = _started_job(flow_env, f"v2/trailco/trailco_2026-12-1{prepared}.csv")
+                job = str(
+                    partly_loaded_job(get_runtime(), f"v2/trailco/trailco_2026-12-1{prepared}.csv")
+                )
             else:
-                job = _failed_job(flow_env, prepared)
+                job = _failed_job(prepared)
         if "false-failed.txt" in script and "jq" in script:  # the batch-recovery story
             prepared += 1
-            job = _failed_job(flow_env, prepared)
+            job = _failed_job(prepared)
         script = script.replace("JOB_ID", job[:8]).replace("FLAG_ID", str(flags[0]["id"]))
         code, out, err = run(script)
         if code != 0:

@@ -25,7 +25,7 @@ from catalog_lib.adapters.embedded_postgres import default_bin_dir
 from catalog_lib.ingest import steps
 from catalog_lib.ingest.jobs import JobStatus
 from flows.runtime import get_runtime
-from tests.factories import catalog_row, to_csv
+from tests.factories import catalog_row, partly_loaded_job, to_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).parent / "catalog-etl"
@@ -54,20 +54,12 @@ def test_the_everyday_block_is_found() -> None:
     ) == ["uv run catalog-etl demo"]
 
 
-def _failed_job(landing: Path) -> str:
+def _failed_job() -> str:
     """A job whose first chunks completed before it failed (what `retry` is for)."""
-    key = "v2/trailco/trailco_2026-12-01T00-00-00.csv"
-    (landing / key).parent.mkdir(parents=True, exist_ok=True)
-    (landing / key).write_bytes(to_csv([catalog_row(i) for i in range(30)]))
     rt = get_runtime()
-    trigger = steps.request_ingest(
-        rt, source="trailco", uri_or_key=key, scraper_revision="t", chunk_size=600
-    )
-    steps.start_job(rt, trigger.job_id, None)
-    planned = steps.plan_job(rt, trigger.job_id)
-    steps.run_chunk(rt, trigger.job_id, planned.version, planned.header, planned.chunks[0])
-    steps.end_job(rt, trigger.job_id, JobStatus.FAILED, error_kind="crashed", error_message="x")
-    return str(trigger.job_id)
+    job_id = partly_loaded_job(rt, "v2/trailco/trailco_2026-12-01T00-00-00.csv")
+    steps.end_job(rt, job_id, JobStatus.FAILED, error_kind="crashed", error_message="x")
+    return str(job_id)
 
 
 def _command(line: str, *, failed_job: str, job: str) -> str:
@@ -102,7 +94,7 @@ def test_the_readme_commands_run_as_written(flow_env: Path, tmp_path: Path) -> N
     demo = run(f"{shlex.quote(str(CLI))} demo --json")
     assert demo.returncode == 0, demo.stderr[-3000:]
     trailco = next(j for j in json.loads(demo.stdout)["jobs"] if j["source"] == "trailco")
-    failed = _failed_job(flow_env)
+    failed = _failed_job()
     try:
         for line in everyday:
             if line.startswith("uv run catalog-etl down"):

@@ -9,28 +9,9 @@ from hypothesis import strategies as st
 from bench.catalog_csv import build_csv
 from catalog_lib.core.errors import CatalogError
 from catalog_lib.rules.chunking import ChunkPlan, plan_chunks
+from tests.csv_pieces import GRAMMAR_PIECES
 
-# Every byte the grammar gives a meaning to, in the runs that stress it: escaped quotes, quotes
-# after a closing quote or mid-field (literal), CR runs, blank lines, CRLF, a BOM-like prefix.
-PIECES = [
-    b"a",
-    b"xyz",
-    b"\xc3\xa9",
-    b",",
-    b'"',
-    b'""',
-    b'"""',
-    b'","',
-    b"\n",
-    b"\r\n",
-    b"\r",
-    b"\r\r\n",
-    b"\n\n",
-    b"\r\n\r\n",
-    b" ",
-    b'a"b',
-    b"0123456789" * 7,  # longer than one 64-byte word
-]
+PIECES = [*GRAMMAR_PIECES, b" "]
 
 
 def _plan(data: bytes, chunk_size: int, block: int, *, fast: bool) -> ChunkPlan | tuple[str, str]:

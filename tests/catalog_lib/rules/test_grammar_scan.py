@@ -12,28 +12,9 @@ from bench.catalog_csv import build_csv
 from catalog_lib.core.errors import CatalogError
 from catalog_lib.rules.grammar_scan import GrammarScan, scan_blocks
 from catalog_lib.rules.utf8_check import Utf8Check
+from tests.csv_pieces import GRAMMAR_PIECES
 
-PIECES = [
-    b"a",
-    b"xyz",
-    b"\xc3\xa9",
-    b",",
-    b'"',
-    b'""',
-    b'"""',
-    b'","',
-    b"\n",
-    b"\r\n",
-    b"\r",
-    b"\r\r\n",
-    b"\n\n",
-    b"\r\n\r\n",
-    b'",x',
-    b'a"b',
-    b"\x00",
-    b"\xff",
-    b"0123456789" * 7,
-]
+PIECES = [*GRAMMAR_PIECES, b'",x', b"\x00", b"\xff"]
 COMPARED = [
     f.name for f in dataclasses.fields(GrammarScan) if f.name not in ("utf8", "fast", "classes")
 ]
