@@ -12,7 +12,7 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import psycopg
 from psycopg.types.json import set_json_dumps
@@ -21,41 +21,32 @@ from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import LedgerRowMissingError
 from catalog_lib.core.failpoints import failpoint
 from catalog_lib.ingest.ledger import ChunkResult, chunk_result, is_completed, lock_ledger_row
-from catalog_lib.models.jobs import EtlJobChunk, LedgerPhase
+from catalog_lib.models.catalog import Availability
+from catalog_lib.models.jobs import EtlJobChunk, ItemColumns, LedgerPhase
 from catalog_lib.rules.chunking import ChunkSpec
 from catalog_lib.rules.rows import ParsedChunk
 from catalog_lib.rules.truncation import bound_document
 
-# The staged columns after (job_id, record_ordinal, chunk_index, sku), with the type whose
-# binary form psycopg writes for each: `catalog_items`' columns and types (migration 0006).
-# `availability` is the enum of that name; an enum's binary form is its label's text.
-ITEM_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
-    ("name", "text"),
-    ("product_url", "text"),
-    ("weight", "float8"),
-    ("weight_unit", "text"),
-    ("description", "text"),
-    ("categories", "jsonb"),
-    ("images", "jsonb"),
-    ("brand", "text"),
-    ("model", "text"),
-    ("rating_value", "float8"),
-    ("color", "text"),
-    ("size", "text"),
-    ("price", "numeric"),
-    ("availability", "text"),
-    ("seller", "text"),
-    ("product_sku", "text"),
-    ("material", "text"),
-    ("currency", "text"),
-    ("condition", "text"),
-    ("review_count", "int4"),
-    ("variants", "jsonb"),
-    ("techs", "jsonb"),
-    ("links", "jsonb"),
-    ("reviews", "jsonb"),
-    ("qas", "jsonb"),
-    ("faqs", "jsonb"),
+# psycopg's binary COPY type for each Python type of `ItemColumns` (the model the staged and
+# prepared tables share with `catalog_items`' columns); `Availability` is an enum, whose binary
+# form is its label's text; an `Any` field is a jsonb column.
+_COPY_TYPE: Final[dict[object, str]] = {
+    str: "text",
+    float: "float8",
+    int: "int4",
+    Decimal: "numeric",
+    Availability: "text",
+}
+
+
+def _copy_type(annotation: object) -> str:
+    present = [t for t in get_args(annotation) if t is not type(None)] or [annotation]
+    return _COPY_TYPE.get(present[0], "jsonb")
+
+
+# The staged columns after (job_id, record_ordinal, chunk_index, sku), in the model's order.
+ITEM_COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (name, _copy_type(field.annotation)) for name, field in ItemColumns.model_fields.items()
 )
 ITEM_FIELDS: Final = tuple(name for name, _ in ITEM_COLUMNS)
 STAGED_TYPES: Final = ("uuid", "int8", "int4", "text", *(t for _, t in ITEM_COLUMNS))
