@@ -88,6 +88,15 @@ def _raise_at(name: str, hit: int = 1) -> Callable[[str], None]:
     return point
 
 
+def _staged_job(rt: steps.Runtime) -> tuple[uuid.UUID, steps.PlannedJob]:
+    """A job of `_rows()` run up to publish (chunks, aggregate, reconcile), and its plan."""
+    rt.store.write("a.csv", _rows())
+    job_id = steps.request_ingest(
+        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
+    ).job_id
+    return job_id, _run_until_publish(rt, job_id)
+
+
 def _run_until_publish(rt: steps.Runtime, job_id: uuid.UUID) -> steps.PlannedJob:
     """Start, plan, load, aggregate and reconcile, as the flow does before apply."""
     steps.start_job(rt, job_id, None)
@@ -141,11 +150,7 @@ def test_a_job_failing_after_one_of_two_partitions_leaves_the_catalog_untouched(
     ingest_file(rt, "old.csv", _older_rows())
     items_before = _table(db_url, "catalog_items")
     provenance_before = _table(db_url, "catalog_item_etl_jobs")
-    rt.store.write("a.csv", _rows())
-    job_id = steps.request_ingest(
-        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
-    ).job_id
-    planned = _run_until_publish(rt, job_id)
+    job_id, planned = _staged_job(rt)
 
     monkeypatch.setattr(applying, "failpoint", _raise_at("apply.after_commit", hit=1))
     with pytest.raises(DatabaseError):
@@ -183,11 +188,7 @@ def test_a_failure_inside_publish_publishes_nothing_and_a_retry_publishes_it_all
     rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
     ingest_file(rt, "old.csv", _older_rows())
     items_before = _table(db_url, "catalog_items")
-    rt.store.write("a.csv", _rows())
-    job_id = steps.request_ingest(
-        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
-    ).job_id
-    planned = _run_until_publish(rt, job_id)
+    job_id, planned = _staged_job(rt)
     for partition in range(PARTITIONS):
         steps.run_apply_partition(rt, job_id, partition, PARTITIONS, planned.source_version)
 
@@ -218,11 +219,7 @@ def test_a_retried_publish_completes_exactly(
     reference = _clean_run(db_url, tmp_path)
     rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
     ingest_file(rt, "old.csv", _older_rows())
-    rt.store.write("a.csv", _rows())
-    job_id = steps.request_ingest(
-        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
-    ).job_id
-    planned = _run_until_publish(rt, job_id)
+    job_id, planned = _staged_job(rt)
     for partition in range(PARTITIONS):
         steps.run_apply_partition(rt, job_id, partition, PARTITIONS, planned.source_version)
     monkeypatch.setattr(applying, "failpoint", _raise_at("publish.in_tx"))
@@ -249,11 +246,7 @@ def test_a_retried_publish_completes_exactly(
 
 def test_publish_refuses_a_job_with_an_unprepared_partition(db_url: str, tmp_path: Path) -> None:
     rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
-    rt.store.write("a.csv", _rows())
-    job_id = steps.request_ingest(
-        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
-    ).job_id
-    planned = _run_until_publish(rt, job_id)
+    job_id, planned = _staged_job(rt)
     steps.run_apply_partition(rt, job_id, 1, PARTITIONS, planned.source_version)
     with pytest.raises(LedgerIncompleteError):
         steps.finalize_job(rt, job_id)
@@ -263,11 +256,7 @@ def test_publish_refuses_a_job_with_an_unprepared_partition(db_url: str, tmp_pat
 
 def test_a_runner_lost_job_drops_what_it_prepared(db_url: str, tmp_path: Path) -> None:
     rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
-    rt.store.write("a.csv", _rows())
-    job_id = steps.request_ingest(
-        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
-    ).job_id
-    planned = _run_until_publish(rt, job_id)
+    job_id, planned = _staged_job(rt)
     steps.run_apply_partition(rt, job_id, 0, PARTITIONS, planned.source_version)
     assert _count(db_url, "etl_prepared_items", job_id) > 0
     with connect(db_url) as conn:  # nobody holds the job's lease: its runner is gone
@@ -281,11 +270,7 @@ def test_a_runner_lost_job_drops_what_it_prepared(db_url: str, tmp_path: Path) -
 
 def test_a_partition_of_an_ended_job_is_not_prepared(db_url: str, tmp_path: Path) -> None:
     rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
-    rt.store.write("a.csv", _rows())
-    job_id = steps.request_ingest(
-        rt, source="trailco", uri_or_key="a.csv", scraper_revision="t"
-    ).job_id
-    planned = _run_until_publish(rt, job_id)
+    job_id, planned = _staged_job(rt)
     steps.end_job(rt, job_id, JobStatus.CANCELLED, error_kind="cancelled", error_message="x")
     with pytest.raises(JobNotRunnableError):  # a late task of a cancelled run
         steps.run_apply_partition(rt, job_id, 0, PARTITIONS, planned.source_version)
