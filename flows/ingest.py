@@ -53,7 +53,8 @@ def _is_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) ->
 
 # Every task retries transient errors only, with jittered exponential backoff; the configured
 # retry count and backoff base are applied per run by `_with_retry_policy`, which the flow
-# applies to every task it runs (plan, chunks, apply partitions, aggregate, reconcile, publish).
+# applies to every task it runs (plan, chunks, count, aggregate, reconcile, apply partitions,
+# publish).
 TRANSIENT_RETRIES: dict[str, Any] = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(2),
