@@ -66,7 +66,8 @@ def table(results: dict[str, Any]) -> str:
             add(
                 "orchestration overhead (1 chunk worker)",
                 f"{over['overhead_share']:.1%}",
-                f"wall {over['flow_wall_s']} s, step work {over['step_work_s']} s",
+                f"wall {over['flow_wall_s']} s, a step running {over['step_busy_s']} s; "
+                f"default pool {over['overhead_share_default_pool']:.1%}",
             )
         elif name == "dlt":
             for label in DLT_CONFIGS:

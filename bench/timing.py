@@ -9,8 +9,14 @@ from typing import Any
 
 
 @contextmanager
-def timed_steps(names: Iterable[str]) -> Iterator[dict[str, float]]:
-    """Add up the wall time of every call of the named step functions until the block ends."""
+def timed_steps(
+    names: Iterable[str], spans: list[tuple[float, float]] | None = None
+) -> Iterator[dict[str, float]]:
+    """Add up the wall time of every call of the named step functions until the block ends.
+
+    With ``spans``, every call's (start, end) ``perf_counter`` pair is appended to it too, so
+    a caller can tell when at least one step was running (see ``busy_seconds``).
+    """
     from catalog_lib.ingest import reconciling, steps
 
     totals: dict[str, float] = dict.fromkeys(names, 0.0)
@@ -23,7 +29,10 @@ def timed_steps(names: Iterable[str]) -> Iterator[dict[str, float]]:
             try:
                 return func(*args, **kwargs)
             finally:
-                totals[name] += time.perf_counter() - start
+                end = time.perf_counter()
+                totals[name] += end - start
+                if spans is not None:
+                    spans.append((start, end))
 
         return timed
 
@@ -34,3 +43,23 @@ def timed_steps(names: Iterable[str]) -> Iterator[dict[str, float]]:
     finally:
         for name, func in originals.items():
             setattr(homes[name], name, func)
+
+
+def busy_seconds(spans: Iterable[tuple[float, float]]) -> float:
+    """Seconds during which at least one span was open (the length of their union).
+
+    Summed step times count overlapping steps twice (chunks beside the source count, apply
+    partitions at once); the union does not, so wall time minus it is time no step ran.
+    """
+    busy = 0.0
+    open_start = open_end = None
+    for start, end in sorted(spans):
+        if open_end is None or start > open_end:
+            if open_end is not None and open_start is not None:
+                busy += open_end - open_start
+            open_start, open_end = start, end
+        else:
+            open_end = max(open_end, end)
+    if open_end is not None and open_start is not None:
+        busy += open_end - open_start
+    return busy
