@@ -97,6 +97,8 @@ def table(results: dict[str, Any]) -> str:
             add(
                 "chunk phase, 2 workers vs 1",
                 f"{piece['speedup']:.2f}x",
-                f"{piece['chunks']} chunks on {piece['cores']} cores",
+                f"{piece['chunks']} chunks on {piece['cores']} cores; cores busy "
+                f"{piece['cores_busy']['one_worker']} with 1 worker, "
+                f"{piece['cores_busy']['two_workers']} with 2 (ceiling {piece['ceiling']:.2f}x)",
             )
     return "\n".join(lines)

@@ -118,3 +118,17 @@ def test_quick_rss_piece_reports_each_childs_own_peak() -> None:
         # the child's own VmHWM: an ingest process, not the size of the benchmark parent
         assert 50 < rss[label]["peak_rss_mb"] < 2000
     assert rss["large_vs_small"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_quick_workers_piece_reports_the_cores_it_kept_busy() -> None:
+    result = _bench("--only", "workers", "--rows", "6000", "--runs", "1")
+    piece = result["workers"]
+    assert piece["rows"] == 6000
+    assert piece["chunks"] >= 8
+    assert piece["speedup"] > 0
+    cores = piece["cores"]
+    for label in ("one_worker", "two_workers"):
+        assert 0 < piece["cores_busy"][label] <= cores
+    assert piece["ceiling"] == pytest.approx(cores / piece["cores_busy"]["one_worker"], rel=0.01)
