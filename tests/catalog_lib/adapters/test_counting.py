@@ -245,3 +245,56 @@ def test_a_refused_file_never_waits_for_a_duckdb_count(
     assert result.records == 2
     assert result.note == "DuckDB not used: mixed LF and CRLF line endings"
     assert len(runs) <= 1  # at most the speculative run, whose count is never used
+
+
+def test_a_record_longer_than_the_default_buffer_is_counted_within_the_memory_limit(
+    local_store: ObjectStore,
+) -> None:
+    # 20 MiB in one record: DuckDB's buffer grows to 40 MiB and its memory limit with it.
+    cell = b"y" * (20 * 1024 * 1024)
+    version = local_store.write("huge.csv", b'a,b\n1,"' + cell + b'"\n3,4\n')
+    assert count_records(local_store, version) == RecordCount(2, "duckdb")
+
+
+_PEAK_OF_A_COUNT = """
+import sys
+from pathlib import Path
+from catalog_lib.adapters.counting import count_records
+from catalog_lib.adapters.storage import StorageConfig, open_store
+
+def peak_mib():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+
+store = open_store(StorageConfig(landing_url=sys.argv[1]))
+version = store.head("big.csv")
+before = peak_mib()
+print(count_records(store, version).records, peak_mib() - before)
+"""
+
+
+@pytest.mark.slow
+def test_the_count_does_not_hold_the_file_in_memory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    block = b"".join(b'%d,"line one\nline two",x\n' % i for i in range(20_000))
+    copies = (256 * 1024 * 1024) // len(block) + 1
+    with (tmp_path / "big.csv").open("wb") as out:
+        out.write(b"a,b,c\n")
+        for _ in range(copies):
+            out.write(block)
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_OF_A_COUNT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=True,
+    )
+    # the last line: DuckDB may draw its progress bar on stdout before it
+    records, growth_mib = (int(value) for value in done.stdout.splitlines()[-1].split())
+    assert records == 20_000 * copies
+    # DuckDB caches what it reads up to its memory limit (four 16 MiB buffers + 32 MiB);
+    # without a limit the peak grew by the file's size (256 MiB here).
+    assert growth_mib < 160
