@@ -114,13 +114,21 @@ def test_a_non_json_value_raises_type_error(encode: Encode, value: Any, kind: st
         encode({"k": [value]})
 
 
-def test_uuids_and_non_str_enums_are_refused_by_the_stdlib_only() -> None:
+@pytest.mark.parametrize(
+    ("value", "kind", "orjson_text"),
+    [
+        (uuid.UUID(int=1), "UUID", b'["00000000-0000-0000-0000-000000000001"]'),
+        (_Size.LARGE, "_Size", b"[3]"),
+    ],
+)
+def test_uuids_and_non_str_enums_are_refused_by_the_stdlib_only(
+    value: Any, kind: str, orjson_text: bytes
+) -> None:
     # The documented edge of `json_bytes`: orjson encodes these natively. A staged jsonb cell
     # is parsed JSON (rules/jsonish.py) and never holds one; `to_json_text` refuses them.
-    for value, kind in ((uuid.UUID(int=1), "UUID"), (_Size.LARGE, "_Size")):
-        with pytest.raises(TypeError, match=f"^cannot serialise {kind}$"):
-            to_json_text([value])
-        assert json_bytes([value]) in (b'["00000000-0000-0000-0000-000000000001"]', b"[3]")
+    with pytest.raises(TypeError, match=f"^cannot serialise {kind}$"):
+        to_json_text([value])
+    assert json_bytes([value]) == orjson_text
 
 
 @pytest.mark.parametrize("encode", ENCODERS)
@@ -179,7 +187,7 @@ def _stdlib_bytes(value: Any) -> bytes:
     return to_json_text(value).encode()
 
 
-@settings(max_examples=1500)
+@settings(max_examples=1000)
 @given(_VALUES)
 def test_json_bytes_writes_the_stdlib_bytes_or_raises_its_error(value: Any) -> None:
     assert _outcome(json_bytes, value) == _outcome(_stdlib_bytes, value)
