@@ -9,13 +9,16 @@ whatever retries, re-runs or races happen.
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, get_args
 
+import orjson
 import psycopg
-from psycopg.types.json import set_json_dumps
+from psycopg.types.string import BytesBinaryDumper
 
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import LedgerRowMissingError
@@ -24,7 +27,7 @@ from catalog_lib.ingest.ledger import ChunkResult, chunk_result, is_completed, l
 from catalog_lib.models.catalog import Availability
 from catalog_lib.models.jobs import EtlJobChunk, ItemColumns, LedgerPhase
 from catalog_lib.rules.chunking import ChunkSpec
-from catalog_lib.rules.rows import ParsedChunk
+from catalog_lib.rules.rows import ParsedChunk, ValidRow
 from catalog_lib.rules.truncation import bound_document
 
 # psycopg's binary COPY type for each Python type of `ItemColumns` (the model the staged and
@@ -50,7 +53,22 @@ ITEM_COLUMNS: Final[tuple[tuple[str, str], ...]] = tuple(
 )
 ITEM_FIELDS: Final = tuple(name for name, _ in ITEM_COLUMNS)
 STAGED_TYPES: Final = ("uuid", "int8", "int4", "text", *(t for _, t in ITEM_COLUMNS))
-_EMPTY: Final[tuple[object, ...]] = ("", [], {})
+# What the rows are handed to COPY as: the job id as its 16 bytes and every jsonb cell already
+# in jsonb's binary form (`_JSONB_VERSION`, then the JSON text), both through psycopg's C
+# `bytea` dumper. A binary COPY stream carries no type OIDs: the server reads each field with
+# its column's receive function (uuid_recv, jsonb_recv), so the stream is byte for byte the one
+# psycopg's own uuid and jsonb dumpers write for `STAGED_TYPES`, without two Python dumper
+# calls per cell.
+COPY_TYPES: Final = (
+    "bytea",
+    "int8",
+    "int4",
+    "text",
+    *("bytea" if t == "jsonb" else t for _, t in ITEM_COLUMNS),
+)
+_JSONB_AT: Final = tuple(at for at, (_, t) in enumerate(ITEM_COLUMNS) if t == "jsonb")
+_JSONB_VERSION: Final = b"\x01"
+_EMPTY_TYPES: Final = (str, list, dict)
 
 
 def staged_values(item: dict[str, Any]) -> list[Any]:
@@ -59,8 +77,21 @@ def staged_values(item: dict[str, Any]) -> list[Any]:
     "Later non-empty values win": an empty cell of a later duplicate row must not erase an
     earlier value, so an empty value is staged as NULL, which the per-SKU merge skips.
     """
-    values = [item.get(name) for name in ITEM_FIELDS]
-    return [None if v is None or v in _EMPTY else v for v in values]
+    # Empty is falsy AND None or a str/list/dict: 0, 0.0, False and Decimal('0') are values.
+    return [
+        None if not v and (v is None or isinstance(v, _EMPTY_TYPES)) else v
+        for v in map(item.get, ITEM_FIELDS)
+    ]
+
+
+def copy_values(item: dict[str, Any]) -> list[Any]:
+    """`staged_values` as COPY takes them (`COPY_TYPES`): each jsonb cell as binary jsonb."""
+    values = staged_values(item)
+    for at in _JSONB_AT:
+        value = values[at]
+        if value is not None:
+            values[at] = _JSONB_VERSION + json_bytes(value)
+    return values
 
 
 def _json_default(value: Any) -> Any:
@@ -75,8 +106,56 @@ _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, default=_json_default, se
 
 
 def to_json_text(value: Any) -> str:
-    """JSON for staged jsonb columns and logged items; Decimals stay exact as strings."""
+    """JSON of logged (rejected) items and the reference text of the staged jsonb cells.
+
+    The stdlib encoder: compact, non-ASCII as is, Decimals as exact strings; `json_bytes` is
+    the same text, faster.
+    """
     return _ENCODER.encode(value)
+
+
+# orjson writes the stdlib's text (compact, non-ASCII as is, the same escapes and key order,
+# Decimals through the same hook) except where `json_bytes` hands the value to `to_json_text`:
+# - orjson refuses it: an int beyond 64 bits, a non-str key, nesting deeper than 255, a
+#   surrogate, or a value the hook refuses (datetimes and dataclasses are passed to the hook,
+#   as the stdlib does) - the stdlib then writes it, or raises today's error;
+# - NaN / ±Infinity, which orjson writes as `null` (the stdlib: NaN, which PostgreSQL refuses);
+# - a float below 1e-4 in magnitude, which orjson writes `0.00001` / `1e-7` (the stdlib:
+#   `1e-05` / `1e-07`).
+# The last two leave a mark in orjson's text: `null`, `0.0000` or a digit before `e-`; any
+# text with one is re-encoded (false alarms - a real null, such words in a string - cost time
+# only). Not covered, because a staged cell is parsed JSON (rules/jsonish.py) and never holds
+# one: `uuid.UUID` and non-str `Enum` members, which orjson encodes and the stdlib refuses.
+_ORJSON_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_SMALL_FLOAT: Final = re.compile(rb"[0-9]e-")
+
+
+def json_bytes(value: Any) -> bytes:
+    """UTF-8 of `to_json_text(value)` (or its error), through orjson where it writes the same."""
+    try:
+        text = orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return to_json_text(value).encode()
+    if (
+        text.find(b"null") < 0
+        and text.find(b"0.0000") < 0
+        and (text.find(b"e-") < 0 or _SMALL_FLOAT.search(text) is None)
+    ):
+        return text
+    return to_json_text(value).encode()
+
+
+def write_staged_rows(
+    copy: psycopg.Copy, job_id: uuid.UUID, chunk_index: int, rows: Iterable[ValidRow]
+) -> None:
+    """Write valid rows into a binary COPY of `copy_staged_items`' columns."""
+    # psycopg's bytea dumper by OID is dbapi20's (it unwraps `Binary`, in Python); these bytes
+    # are plain, so the C dumper (for this cursor only) takes them as they are.
+    copy.cursor.adapters.register_dumper(bytes, BytesBinaryDumper)
+    copy.set_types(COPY_TYPES)
+    job = job_id.bytes
+    for row in rows:
+        copy.write_row([job, row.ordinal, chunk_index, row.sku, *copy_values(row.item)])
 
 
 def stage_chunk(
@@ -102,13 +181,8 @@ def stage_chunk(
         )
         if is_completed(ledger):
             return chunk_result(ledger, skipped=True)
-        staged = conn.cursor()
-        # jsonb columns: the same JSON text as invalid rows (Decimals as exact strings).
-        set_json_dumps(to_json_text, context=staged)
-        with staged.copy(load_query("copy_staged_items")) as copy:
-            copy.set_types(STAGED_TYPES)
-            for row in parsed.valid:
-                copy.write_row([job_id, row.ordinal, spec.index, row.sku, *staged_values(row.item)])
+        with conn.cursor().copy(load_query("copy_staged_items")) as copy:
+            write_staged_rows(copy, job_id, spec.index, parsed.valid)
         with conn.cursor().copy(load_query("copy_invalid_item_logs")) as copy:
             for bad in parsed.invalid:
                 copy.write_row(
