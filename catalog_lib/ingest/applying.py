@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ import psycopg
 from catalog_lib.adapters.embeddings import EmbeddingProvider
 from catalog_lib.adapters.postgres import load_query
 from catalog_lib.core.errors import (
+    DatabaseQueryError,
     EmbeddingError,
     InvalidArgumentError,
     JobNotRunnableError,
@@ -149,8 +151,14 @@ def publish_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobTotals |
                 partitions_planned=job.apply_partitions,
             )
         params = {"job_id": job_id, "source_version": source_version_of(job)}
-        conn.execute(load_query("upsert_merged_items"), params)
-        conn.execute(load_query("fill_older_weights"), params)
+        # The upsert reads the prepared rows in their key order (job_id, sku) rather than
+        # sorting them (see the query); the ORDER BY still decides the order ids are assigned in.
+        with _local_setting(conn, "enable_sort", "off"):
+            counts = conn.execute(load_query("upsert_merged_items"), params).fetchone()
+        # Every prepared item upserted: no stored row is newer than this file (the rows it
+        # wrote carry its version and stay locked until commit), so there is no weight to fill.
+        if counts is None or counts["upserted"] != counts["prepared"]:
+            conn.execute(load_query("fill_older_weights"), params)
         failpoint("publish.in_tx")
         totals = conn.execute(load_query("aggregate_job_totals"), {"job_id": job_id}).fetchone()
         conn.execute(load_query("delete_staged_items"), {"job_id": job_id})
@@ -158,6 +166,19 @@ def publish_job(conn: psycopg.Connection[Any], job_id: uuid.UUID) -> JobTotals |
     if totals is None:
         raise JobNotRunnableError("job vanished while publishing", job_id=job_id)
     return JobTotals(**totals)
+
+
+@contextmanager
+def _local_setting(conn: psycopg.Connection[Any], name: str, value: str) -> Iterator[None]:
+    """Run the block with server setting `name` at `value`, then put the previous value back.
+
+    Transaction-local (`SET LOCAL`): if the block raises, the transaction's rollback restores it.
+    """
+    row = conn.execute(load_query("set_local_setting"), {"name": name, "value": value}).fetchone()
+    if row is None:
+        raise DatabaseQueryError("the server returned no setting", setting=name)
+    yield
+    conn.execute(load_query("set_local_setting"), {"name": name, "value": row["previous"]})
 
 
 def _is_completed(conn: psycopg.Connection[Any], job_id: uuid.UUID, partition: int) -> bool:

@@ -1,7 +1,13 @@
 -- Publish a job's prepared (merged) items, column for column, guarded by the source file's version: a row is never
 -- replaced with data from an older file; the same version re-applies (repairs are
 -- deterministic). Runs in the job's ONE publish transaction; each apply partition's ledger row
--- gets the number of items it upserted.
+-- gets the number of items it upserted. Returns how many items were upserted and how many were
+-- prepared: when they are equal, no stored row is newer than this file and
+-- `fill_older_weights` has nothing to fill.
+-- Ids are assigned in SKU order (`ORDER BY p.sku`); the publish plans this statement with
+-- sorting disabled, so the prepared rows are read in their primary key order (job_id, sku)
+-- instead of being sorted wide (a freshly written table has no statistics, and the planner
+-- then sorts them, on disk beyond work_mem). The ORDER BY alone decides the order.
 -- Columns follow upstream: new values replace old ones, except that a missing weight keeps
 -- the stored one and a missing vector keeps the stored vector and its text hash. The stored
 -- weight is the one of the NEWEST file that had a weight (`weight_source_version`); an older
@@ -62,19 +68,32 @@ WITH upserted AS (
         updated_at = now()
     WHERE c.source_version <= EXCLUDED.source_version
     RETURNING c.id, c.sku
-), provenance AS (
+), first_provenance AS (
+    -- The job's first provenance rows (the usual case: a job is published once) are inserted
+    -- as they are; only a job that already has some (written before prepared items existed)
+    -- needs the conflict check, which costs an index probe and a WAL record per row. Both
+    -- statements see the provenance as it was before this one: exactly one of them writes.
     INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id)
     SELECT id, %(job_id)s FROM upserted
+    WHERE NOT EXISTS (SELECT 1 FROM catalog_item_etl_jobs WHERE etl_job_id = %(job_id)s)
+), more_provenance AS (
+    INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id)
+    SELECT id, %(job_id)s FROM upserted
+    WHERE EXISTS (SELECT 1 FROM catalog_item_etl_jobs WHERE etl_job_id = %(job_id)s)
     ON CONFLICT DO NOTHING
+), counts AS (
+    -- Per apply partition: its prepared items, and how many of them were upserted (one is not
+    -- when its stored row comes from a newer file).
+    SELECT p.apply_partition, count(*) AS prepared, count(u.sku) AS upserted
+    FROM etl_prepared_items p
+    LEFT JOIN upserted u ON u.sku = p.sku
+    WHERE p.job_id = %(job_id)s
+    GROUP BY p.apply_partition
 ), per_partition AS (
     UPDATE etl_job_chunks l
     SET items_upserted = n.upserted
-    FROM (
-        SELECT p.apply_partition, count(*) AS upserted
-        FROM upserted u
-        JOIN etl_prepared_items p ON p.job_id = %(job_id)s AND p.sku = u.sku
-        GROUP BY p.apply_partition
-    ) n
+    FROM counts n
     WHERE l.job_id = %(job_id)s AND l.phase = 'apply' AND l.chunk_index = n.apply_partition
 )
-SELECT count(*) AS upserted FROM upserted
+SELECT coalesce(sum(n.upserted), 0) AS upserted, coalesce(sum(n.prepared), 0) AS prepared
+FROM counts n

@@ -8,6 +8,7 @@ the publish transaction itself.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -307,3 +308,76 @@ def test_a_retry_adopts_only_chunks_whose_staged_rows_are_all_there(
     assert len(catalog_snapshot(db_url)) == 29
     # The failed job's leftover staged rows were released when the retry took over.
     assert _count(db_url, "etl_staged_items") == 0
+
+
+def _publish_prepared(rt: steps.Runtime) -> uuid.UUID:
+    """A job of `_rows()` with every apply partition prepared, not yet published."""
+    job_id, planned = _staged_job(rt)
+    for partition in range(PARTITIONS):
+        steps.run_apply_partition(rt, job_id, partition, PARTITIONS, planned.source_version)
+    return job_id
+
+
+def test_a_job_with_provenance_already_recorded_gets_the_rest_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    # Jobs applied before prepared items existed recorded provenance per partition; their
+    # publish adds the missing rows only (the conflict-checked insert), never a second one.
+    reference = _clean_run(db_url, tmp_path)
+    rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
+    ingest_file(rt, "old.csv", _older_rows())
+    job_id = _publish_prepared(rt)
+    with connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO catalog_item_etl_jobs (catalog_item_id, etl_job_id) "
+            "SELECT id, %s FROM catalog_items WHERE sku = %s",
+            (job_id, catalog_row(0)["sku"]),
+        )
+    totals = steps.finalize_job(rt, job_id)
+    assert totals is not None
+    assert totals.items_upserted == 29
+    assert (catalog_snapshot(db_url), provenance_skus(db_url, job_id)) == reference
+
+
+def test_publish_puts_the_sort_setting_back_inside_a_longer_transaction(
+    db_url: str, tmp_path: Path
+) -> None:
+    rt = local_runtime(db_url, tmp_path / "l", chunk_size=600, apply_partitions=PARTITIONS)
+    job_id = _publish_prepared(rt)
+    with connect(db_url) as conn:
+        conn.execute("SET LOCAL enable_sort = on")
+        totals = applying.publish_job(conn, job_id)  # a savepoint inside this transaction
+        setting = conn.execute("SELECT current_setting('enable_sort') AS value").fetchone()
+    assert totals is not None
+    assert totals.items_upserted == 29
+    assert setting == {"value": "on"}
+    assert len(provenance_skus(db_url, job_id)) == 29
+
+
+def test_an_older_file_upserts_new_skus_and_fills_the_weight_of_newer_rows(
+    db_url: str, tmp_path: Path
+) -> None:
+    # Only part of the older file's items are upserted: the weight rule still runs for the rest.
+    landing = tmp_path / "landing"
+    rt = local_runtime(db_url, landing, apply_partitions=PARTITIONS)
+    files = {
+        "new.csv": (b"name,sku,productUrl,weight\nNew,S-1,https://x.example.com/1,\n", 1),
+        "old.csv": (
+            b"name,sku,productUrl,weight\nOld,S-1,https://x.example.com/1,100\n"
+            b"Other,S-2,https://x.example.com/2,5\n",
+            2,
+        ),
+    }
+    for name, (data, hours_old) in files.items():
+        (landing / name).write_bytes(data)
+        stamp = 1_790_000_000 - 3600 * hours_old
+        os.utime(landing / name, (stamp, stamp))
+    jobs = {}
+    for name in files:
+        trigger = steps.request_ingest(rt, source="s", uri_or_key=name, scraper_revision="r")
+        jobs[name] = run_steps(rt, trigger.job_id)
+    assert jobs["old.csv"]["items_upserted"] == 1  # S-2 only: the stored S-1 is newer
+    items = {item["sku"]: item for item in catalog_snapshot(db_url)}
+    assert (items["S-1"]["name"], items["S-1"]["weight"]) == ("New", 100.0)
+    assert (items["S-2"]["name"], items["S-2"]["weight"]) == ("Other", 5.0)
+    assert provenance_skus(db_url, jobs["old.csv"]["id"]) == ["S-2"]
