@@ -25,6 +25,13 @@ def _bench(*args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def _piece(name: str, *args: str) -> dict:
+    """Run one piece once at --quick sizes; its JSON (the only piece in the output)."""
+    result = _bench("--only", name, "--runs", "1", *args)
+    assert set(result) == {"meta", name}
+    return result[name]
+
+
 def test_quick_planner_piece_counts_exactly() -> None:
     result = _bench("--only", "planner", "--planner-mb", "3", "--runs", "1")
     assert set(result) == {"meta", "planner"}
@@ -75,8 +82,7 @@ def test_unknown_piece_is_refused() -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_quick_pipeline_piece_times_every_step_against_raw_copy() -> None:
-    result = _bench("--only", "pipeline", "--rows", "2000", "--runs", "1")
-    piece = result["pipeline"]
+    piece = _piece("pipeline", "--rows", "2000")
     assert piece["rows"] == 2000
     for key in ("copy", "parse", "plan_parse", "steps"):
         assert piece[key]["median_s"] > 0
@@ -91,8 +97,7 @@ def test_quick_pipeline_piece_times_every_step_against_raw_copy() -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_quick_reingest_piece_reports_embedding_calls() -> None:
-    result = _bench("--only", "reingest", "--rows", "4000", "--runs", "1")
-    piece = result["reingest"]
+    piece = _piece("reingest", "--rows", "4000")
     assert piece["rows"] == 1000
     assert piece["first"]["calls"] >= 1
     assert piece["first"]["texts"] > 0
@@ -101,8 +106,7 @@ def test_quick_reingest_piece_reports_embedding_calls() -> None:
 
 
 def test_quick_parse_piece_checks_both_paths_agree() -> None:
-    result = _bench("--only", "parse", "--rows", "800", "--runs", "1")
-    parse = result["parse"]
+    parse = _piece("parse", "--rows", "800")
     assert parse["rows"] == 800
     assert parse["coverage"]["chunks"] >= 1
     assert parse["coverage"]["fallback_chunks"] == 0  # the generator's data is columnar
@@ -111,8 +115,7 @@ def test_quick_parse_piece_checks_both_paths_agree() -> None:
 
 
 def test_quick_rss_piece_reports_each_childs_own_peak() -> None:
-    result = _bench("--only", "rss", "--rss-mb", "1", "2", "--runs", "1")
-    rss = result["rss"]
+    rss = _piece("rss", "--rss-mb", "1", "2")
     for label in ("small", "large"):
         assert rss[label]["rows"] > 0
         # the child's own VmHWM: an ingest process, not the size of the benchmark parent
@@ -123,8 +126,7 @@ def test_quick_rss_piece_reports_each_childs_own_peak() -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_quick_workers_piece_reports_the_cores_it_kept_busy() -> None:
-    result = _bench("--only", "workers", "--rows", "6000", "--runs", "1")
-    piece = result["workers"]
+    piece = _piece("workers", "--rows", "6000")
     assert piece["rows"] == 6000
     assert piece["chunks"] >= 8
     assert piece["speedup"] > 0
