@@ -99,8 +99,9 @@ class FastBlock:
 class PreparedBlock:
     """What the fast path needs of a block that does not depend on the state before it.
 
-    ``inside`` and ``ends_inside`` assume the block starts outside quotes; starting inside
-    quotes flips both. Made on any thread (``prepare_block``), used by ``scan_block_fast``.
+    ``inside``, ``ends_inside`` and ``terminators`` assume the block starts outside quotes;
+    starting inside quotes flips the first two. Made on any thread (``prepare_block``, the
+    planner's read-ahead worker), used by ``scan_block_fast`` on the planning thread.
     """
 
     block: bytes
@@ -110,6 +111,7 @@ class PreparedBlock:
     commas: Words
     inside: Words
     ends_inside: bool
+    terminators: Words  # LFs outside quotes by parity, for a block starting outside quotes
 
 
 def prepare_block(classes: ByteClasses, block: bytes) -> PreparedBlock:
@@ -117,7 +119,9 @@ def prepare_block(classes: ByteClasses, block: bytes) -> PreparedBlock:
     arr = classes.load(block)
     quotes, lfs, commas = classes.classify((_QUOTE, _LF, _COMMA))
     inside, ends_inside = quoted_before(quotes, in_quotes=False)
-    return PreparedBlock(block, arr, quotes, lfs, commas, inside, ends_inside)
+    terminators = np.bitwise_not(inside)
+    np.bitwise_and(terminators, lfs, out=terminators)
+    return PreparedBlock(block, arr, quotes, lfs, commas, inside, ends_inside, terminators)
 
 
 def scan_block_fast(scanner: RecordScanner, prepared: PreparedBlock, pos: int) -> FastBlock | None:
@@ -127,28 +131,57 @@ def scan_block_fast(scanner: RecordScanner, prepared: PreparedBlock, pos: int) -
     cannot express; the caller then scans the block exactly.
     """
     block, arr = prepared.block, prepared.arr
-    quotes, lfs, commas = prepared.quotes, prepared.lfs, prepared.commas
-    inside_before, in_quotes = prepared.inside, prepared.ends_inside
-    if scanner.in_quotes:
-        inside_before, in_quotes = ~inside_before, not in_quotes
-    opening = quotes & ~inside_before
+    quotes, lfs, inside = prepared.quotes, prepared.lfs, prepared.inside
+    starts_inside = scanner.in_quotes
+    in_quotes = prepared.ends_inside ^ starts_inside
+    escape = pos - 1 == scanner.last_close
+    opening = quotes & inside if starts_inside else quotes & ~inside
     if opening.any():
-        prev_ok = scanner.prev_byte in (_COMMA, _LF) or pos - 1 == scanner.last_close
-        field_start = quotes | lfs | commas
+        prev_ok = scanner.prev_byte in (_COMMA, _LF) or escape
+        field_start = quotes | prepared.commas
+        field_start |= lfs
         allowed = shift_in(field_start, 1, int(prev_ok))
-        if (opening & ~allowed).any():
+        np.bitwise_not(allowed, out=allowed)
+        np.bitwise_and(allowed, opening, out=allowed)
+        if allowed.any():
             return None
-    terminators = lfs & ~inside_before
+    terminators = prepared.terminators
+    if starts_inside:
+        terminators = prepared.lfs ^ terminators  # the LFs inside quotes by parity
     blanks = _blank_terminators(scanner, block, arr, terminators)
     fast = FastBlock(terminators, blanks, len(block))
     # A quoted field is opened by its first quote, not by the reopening quote of a "" escape
     # (a quote right after a closing one); the scanner remembers the last field opened.
-    escape = int(pos - 1 == scanner.last_close)
-    last_open = last_bit(opening & ~shift_in(quotes, 1, escape))
+    last_open = _last_open(prepared.quotes, prepared.inside, starts_inside, int(escape))
     if last_open is not None:
         scanner.open_at = pos + last_open
     _advance(scanner, block, pos, fast, in_quotes)
     return fast
+
+
+def _last_open(quotes: Words, inside: Words, flip: bool, escape: int) -> int | None:
+    """Offset of the last quote opening a field by parity, not reopening one after a ``""``.
+
+    The highest bit of ``opening & ~shift_in(quotes, 1, escape)``, where ``opening`` is the
+    quotes outside quotes (``inside`` flipped when ``flip``); computed in growing windows from
+    the block's end, since the answer nearly always lies in its last few words.
+    """
+    one, top = np.uint64(1), np.uint64(63)
+    end, window = len(quotes), 64
+    while end > 0:
+        start = max(end - window, 0)
+        part = quotes[start:end]
+        opening = part & inside[start:end] if flip else part & ~inside[start:end]
+        after_quote = part << one
+        after_quote[1:] |= part[:-1] >> top
+        after_quote[0] |= quotes[start - 1] >> top if start else np.uint64(escape)
+        opening &= ~after_quote
+        nonzero = np.flatnonzero(opening)
+        if len(nonzero):
+            word = int(nonzero[-1])
+            return (start + word) * 64 + int(opening[word]).bit_length() - 1
+        end, window = start, window * 8
+    return None
 
 
 def _blank_terminators(
