@@ -6,6 +6,8 @@ and cells for a body whose bytes are *plain*, which a few vectorised checks deci
 
 * no NUL byte and every CR directly followed by LF (a bare CR ends a record for pyarrow but is
   an error, or part of a record, for the csv module);
+* no UTF-8 byte order mark at the start of the body (pyarrow skips one there; for the csv
+  module it is text of the first cell — a chunk can start with one when a record does);
 * every quote is where RFC 4180 puts one: with quotes numbered from 0, an even-numbered quote
   (one that opens a quoted field, or the second of a ``""`` pair) follows a comma, a LF, the
   start of the body or the quote before it; an odd-numbered quote (one that closes a quoted
@@ -35,6 +37,7 @@ _COMMA: Final = 0x2C
 _LF: Final = 0x0A
 _CR: Final = 0x0D
 _MIN_BLOCK: Final = 1 << 20
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
 
 
 def _plain_quotes(data: npt.NDArray[np.uint8]) -> bool:
@@ -60,7 +63,7 @@ def _plain_quotes(data: npt.NDArray[np.uint8]) -> bool:
 
 def is_plain_body(body: bytes) -> bool:
     """True when pyarrow's CSV reader and the csv module must split ``body`` the same way."""
-    if b"\x00" in body:
+    if b"\x00" in body or body.startswith(_UTF8_BOM):
         return False
     if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
         return False

@@ -106,6 +106,8 @@ def test_factory_rows_parse_identically_and_columnar(crlf: bool, bom: bool) -> N
         (b"a,\x00\n", False),
         (b'"open\n', False),
         (b'"x"', True),
+        (b"\xef\xbb\xbfa,b\n", False),  # a BOM: pyarrow skips it, the csv module keeps it
+        (b"a,\xef\xbb\xbfb\n", True),
     ],
 )
 def test_is_plain_body_decides_where_the_readers_must_agree(body: bytes, plain: bool) -> None:
@@ -138,6 +140,21 @@ def test_a_chunk_with_a_short_record_falls_back_and_still_matches() -> None:
 def test_bytes_the_readers_split_differently_parse_identically(record: bytes) -> None:
     data = b"name,sku,productUrl\nA,S-0,https://x.example.com/0\n" + record + b"\n"
     assert assert_same_chunks(data, 1 << 20) == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # found by the hypothesis test below: the only record's first cell is a BOM character
+        b"links,name\n\xef\xbb\xbf,\n",
+        # a later chunk starts with such a record (each record is longer than the 64-byte
+        # chunks, so each is a chunk of its own)
+        b"links,name,sku\na," + b"x" * 70 + b",S-2\n\xef\xbb\xbf," + b"y" * 70 + b",S-9\n",
+    ],
+    ids=["first-chunk", "later-chunk"],
+)
+def test_a_chunk_starting_with_a_bom_character_parses_identically(data: bytes) -> None:
+    assert_same_chunks(data, 64)
 
 
 # --- every sample cell of every vectorised column rule, deterministically ---------------------
