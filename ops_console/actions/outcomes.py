@@ -184,11 +184,13 @@ def _live_outcome(scope: str) -> None:
     except CatalogError as exc:
         _fail(exc)
         return
+    if views and all(v.final for v in views):
+        # Stop polling: the full rerun renders the final outcome, without this fragment. Not
+        # shown here first: until the rerun replaces this fragment's output the page would
+        # show the final outcome twice (the browser test caught both copies at once).
+        st.rerun()
     for view in views:
         _show(view)
-    if views and all(v.final for v in views):
-        # Stop polling: a full rerun renders the final outcome without this fragment.
-        st.rerun()
 
 
 def _safe_state(be: Backend, run_id: uuid.UUID | None, deployment: str) -> str | None:
