@@ -59,13 +59,7 @@ STAGED_TYPES: Final = ("uuid", "int8", "int4", "text", *(t for _, t in ITEM_COLU
 # its column's receive function (uuid_recv, jsonb_recv), so the stream is byte for byte the one
 # psycopg's own uuid and jsonb dumpers write for `STAGED_TYPES`, without two Python dumper
 # calls per cell.
-COPY_TYPES: Final = (
-    "bytea",
-    "int8",
-    "int4",
-    "text",
-    *("bytea" if t == "jsonb" else t for _, t in ITEM_COLUMNS),
-)
+COPY_TYPES: Final = tuple("bytea" if t in ("uuid", "jsonb") else t for t in STAGED_TYPES)
 _JSONB_AT: Final = tuple(at for at, (_, t) in enumerate(ITEM_COLUMNS) if t == "jsonb")
 _JSONB_VERSION: Final = b"\x01"
 _EMPTY_TYPES: Final = (str, list, dict)

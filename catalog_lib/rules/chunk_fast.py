@@ -166,20 +166,16 @@ def _last_open(quotes: Words, inside: Words, flip: bool, escape: int) -> int | N
     quotes outside quotes (``inside`` flipped when ``flip``); computed in growing windows from
     the block's end, since the answer nearly always lies in its last few words.
     """
-    one, top = np.uint64(1), np.uint64(63)
     end, window = len(quotes), 64
     while end > 0:
         start = max(end - window, 0)
         part = quotes[start:end]
         opening = part & inside[start:end] if flip else part & ~inside[start:end]
-        after_quote = part << one
-        after_quote[1:] |= part[:-1] >> top
-        after_quote[0] |= quotes[start - 1] >> top if start else np.uint64(escape)
-        opening &= ~after_quote
-        nonzero = np.flatnonzero(opening)
-        if len(nonzero):
-            word = int(nonzero[-1])
-            return (start + word) * 64 + int(opening[word]).bit_length() - 1
+        before = int(quotes[start - 1] >> np.uint64(63)) if start else escape
+        opening &= ~shift_in(part, 1, before)
+        found = last_bit(opening)
+        if found is not None:
+            return start * 64 + found
         end, window = start, window * 8
     return None
 
